@@ -1,0 +1,3 @@
+DROP TABLE domains;
+DROP TABLE users;
+DROP TABLE accounts;

@@ -1,0 +1,2 @@
+DROP TABLE key_create_tokens;
+DROP TABLE inbound_keys;

@@ -1,0 +1,297 @@
+//! `POST /__cc/inbound`: integrations deliver conversion events with their key.
+//!
+//! Checks run in the order of the contract, and the first failure answers:
+//! 405 method → 401 key missing/malformed/checksum (no database work) → 415 content
+//! type or encoding → 413 size → 401 unknown/revoked key (the lookup) → 403 browser
+//! origin → 400 JSON → 422 fields. Nothing answers 2xx before the event is committed.
+
+use std::io::Read;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+
+use super::error::InboundError;
+use super::payload::parse_event_body;
+use super::store::{KeyState, StoreOutcome, lookup_key, store_event, touch_last_used};
+use crate::keys::secret::PlainKey;
+use crate::startup::AppState;
+use crate::web::request_id_of;
+
+/// Largest accepted body, measured after gzip decompression.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A compressed body larger than this cannot be a valid event; stop reading early.
+const MAX_COMPRESSED_BYTES: usize = 2 * MAX_BODY_BYTES;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/__cc/inbound")
+            .route(web::post().to(inbound))
+            .default_service(web::to(method_not_allowed)),
+    );
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    InboundError::MethodNotAllowed.to_response(&request_id_of(&req))
+}
+
+pub async fn inbound(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let request_id = request_id_of(&req);
+    match handle(&req, payload, &state).await {
+        Ok(response) => response,
+        Err(e) => e.to_response(&request_id),
+    }
+}
+
+/// The key from `X-CC-Api-Key` (or `Authorization: Bearer`), checked for shape and
+/// checksum only. Both headers may be sent, but then they must carry the same key.
+fn api_key(headers: &HeaderMap) -> Result<PlainKey, InboundError> {
+    let mut candidates = Vec::new();
+    for value in headers.get_all("x-cc-api-key") {
+        candidates.push(
+            value
+                .to_str()
+                .map_err(|_| InboundError::InvalidKey)?
+                .trim()
+                .to_owned(),
+        );
+    }
+    for value in headers.get_all(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| InboundError::InvalidKey)?.trim();
+        match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                candidates.push(token.trim().to_owned())
+            }
+            _ => return Err(InboundError::InvalidKey),
+        }
+    }
+    candidates.retain(|c| !c.is_empty());
+    let first = candidates.first().ok_or(InboundError::MissingKey)?;
+    if candidates.iter().any(|c| c != first) {
+        return Err(InboundError::InvalidKey);
+    }
+    PlainKey::parse(first).map_err(|_| InboundError::InvalidKey)
+}
+
+/// `application/json`, any letter case, any parameters (charset).
+fn check_content_type(headers: &HeaderMap) -> Result<(), InboundError> {
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media_type = value.split(';').next().unwrap_or("").trim();
+    if media_type.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else if media_type.is_empty() {
+        Err(InboundError::UnsupportedMediaType(
+            "Send the body with Content-Type: application/json.".into(),
+        ))
+    } else {
+        Err(InboundError::UnsupportedMediaType(format!(
+            "Content-Type {media_type:?} is not supported; send application/json."
+        )))
+    }
+}
+
+/// True for gzip; identity is plain. Anything else is refused.
+fn is_gzip(headers: &HeaderMap) -> Result<bool, InboundError> {
+    let Some(value) = headers.get(header::CONTENT_ENCODING) else {
+        return Ok(false);
+    };
+    let value = value.to_str().unwrap_or("").trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("identity") {
+        Ok(false)
+    } else if value.eq_ignore_ascii_case("gzip") || value.eq_ignore_ascii_case("x-gzip") {
+        Ok(true)
+    } else {
+        Err(InboundError::UnsupportedMediaType(format!(
+            "Content-Encoding {value:?} is not supported; send the body uncompressed or gzip-compressed."
+        )))
+    }
+}
+
+/// Reads the body, stopping as soon as it is known to be too large, so neither a huge
+/// body nor a gzip bomb costs more than the limit in memory.
+async fn read_body(
+    headers: &HeaderMap,
+    mut payload: web::Payload,
+    gzip: bool,
+) -> Result<Vec<u8>, InboundError> {
+    let wire_limit = if gzip {
+        MAX_COMPRESSED_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > wire_limit as u64) {
+        return Err(InboundError::PayloadTooLarge);
+    }
+    let mut wire = Vec::with_capacity(declared.unwrap_or(1024).min(wire_limit as u64) as usize);
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| InboundError::InvalidJson {
+            line: 1,
+            column: 1,
+            message: "the request body could not be read".into(),
+        })?;
+        if wire.len() + chunk.len() > wire_limit {
+            return Err(InboundError::PayloadTooLarge);
+        }
+        wire.extend_from_slice(&chunk);
+    }
+    if !gzip {
+        return Ok(wire);
+    }
+    let mut body = Vec::new();
+    flate2::read::GzDecoder::new(wire.as_slice())
+        .take(MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|_| InboundError::InvalidJson {
+            line: 1,
+            column: 1,
+            message: "the body is not valid gzip".into(),
+        })?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(InboundError::PayloadTooLarge);
+    }
+    Ok(body)
+}
+
+async fn handle(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<HttpResponse, InboundError> {
+    let headers = req.headers();
+    let key = api_key(headers)?;
+    check_content_type(headers)?;
+    let gzip = is_gzip(headers)?;
+    let body = read_body(headers, payload, gzip).await?;
+
+    let hash = key.hash();
+    drop(key);
+    let marks = state.last_used.clone();
+    let key = crate::db::run(&state.pool, move |conn| -> Result<_, InboundError> {
+        let key = lookup_key(conn, &hash)
+            .map_err(crate::db::DbError::from)?
+            .ok_or(InboundError::InvalidKey)?;
+        // Every authenticated request counts as a use, even one whose body then fails.
+        if key.state == KeyState::Active
+            && marks.claim(key.id)
+            && touch_last_used(conn, key.id).is_err()
+        {
+            marks.release(key.id);
+        }
+        Ok(key)
+    })
+    .await?;
+    if key.state == KeyState::Revoked {
+        return Err(InboundError::RevokedKey);
+    }
+    if headers.contains_key(header::ORIGIN) {
+        return Err(InboundError::BrowserOrigin);
+    }
+
+    let parsed = parse_event_body(&body, chrono::Utc::now())?.map_err(InboundError::Validation)?;
+    let key_id = key.id;
+    let event = parsed.event;
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        store_event(conn, key_id, &event).map_err(crate::db::DbError::from)
+    })
+    .await?;
+    let warnings: Vec<_> = parsed
+        .unknown_fields
+        .iter()
+        .map(|field| serde_json::json!({"field": field, "code": "unknown_field"}))
+        .collect();
+    let (status, mut body) = match outcome {
+        StoreOutcome::Accepted(id) => (
+            StatusCode::ACCEPTED,
+            serde_json::json!({"id": id, "status": "accepted"}),
+        ),
+        StoreOutcome::Duplicate(id) => (
+            StatusCode::OK,
+            serde_json::json!({"id": id, "status": "duplicate"}),
+        ),
+        StoreOutcome::KeyNoLongerActive => return Err(InboundError::RevokedKey),
+    };
+    if !warnings.is_empty() {
+        body["warnings"] = warnings.into();
+    }
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn content_types() {
+        assert!(
+            check_content_type(&headers(&[(
+                "content-type",
+                "application/json; charset=utf-8"
+            )]))
+            .is_ok()
+        );
+        assert!(check_content_type(&headers(&[("content-type", "Application/JSON")])).is_ok());
+        assert!(check_content_type(&headers(&[("content-type", "text/plain")])).is_err());
+        assert!(check_content_type(&headers(&[])).is_err());
+    }
+
+    #[test]
+    fn key_headers() {
+        let key = PlainKey::generate().unwrap();
+        let k = key.expose();
+        assert!(matches!(
+            api_key(&headers(&[])),
+            Err(InboundError::MissingKey)
+        ));
+        assert!(matches!(
+            api_key(&headers(&[("x-cc-api-key", "  ")])),
+            Err(InboundError::MissingKey)
+        ));
+        assert!(api_key(&headers(&[("X-CC-API-KEY", &format!("  {k} "))])).is_ok());
+        assert!(api_key(&headers(&[("authorization", &format!("Bearer {k}"))])).is_ok());
+        assert!(
+            api_key(&headers(&[
+                ("x-cc-api-key", k),
+                ("authorization", &format!("bearer {k}"))
+            ]))
+            .is_ok()
+        );
+        let other = PlainKey::generate().unwrap();
+        assert!(matches!(
+            api_key(&headers(&[
+                ("x-cc-api-key", k),
+                ("authorization", &format!("Bearer {}", other.expose()))
+            ])),
+            Err(InboundError::InvalidKey)
+        ));
+        assert!(matches!(
+            api_key(&headers(&[("x-cc-api-key", "cc_x")])),
+            Err(InboundError::InvalidKey)
+        ));
+    }
+}

@@ -1,0 +1,7 @@
+//! Inbound integration keys: the secret, the rows, and the admin tab.
+
+pub mod model;
+pub mod name;
+pub mod routes;
+pub mod secret;
+pub mod store;

@@ -1,0 +1,580 @@
+//! The Inbound Integration Keys tab: list, create (revealed once), revoke, restore, delete.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::model::ListedKey;
+use super::name::KeyName;
+use super::secret::masked;
+use super::store::{self, CreateKeyError};
+use crate::accounts::store::{domain_of_account, domains_of_account};
+use crate::accounts::{Domain, Plan};
+use crate::auth::CurrentUser;
+use crate::auth::session::{FlashKind, TypedSession};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::{
+    Layout, exact_time, html, html_with_status, iso_time, relative_time, see_other, short_date,
+};
+
+/// Placeholder used in every example: never a string shaped like a real key.
+const EXAMPLE_KEY: &str = "cc_YOUR_KEY";
+
+fn tab_path(hostname: &str) -> String {
+    format!("/configuration/{hostname}/inbound-keys")
+}
+
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub masked: String,
+    pub created_date: String,
+    pub created_exact: String,
+    pub created_by: String,
+    pub last_used: Option<(String, String, String)>,
+    pub active: bool,
+    pub revoked_relative: String,
+    pub revoked_exact: String,
+}
+
+impl KeyView {
+    fn from(listed: &ListedKey, now: chrono::DateTime<Utc>) -> Self {
+        let key = &listed.key;
+        Self {
+            id: key.id.to_string(),
+            name: key.name.clone(),
+            masked: masked(&key.display_prefix),
+            created_date: short_date(key.created_at),
+            created_exact: exact_time(key.created_at),
+            created_by: listed
+                .created_by
+                .clone()
+                .unwrap_or_else(|| "a removed user".to_owned()),
+            last_used: key
+                .last_used_at
+                .map(|at| (relative_time(at, now), exact_time(at), iso_time(at))),
+            active: key.is_active(),
+            revoked_relative: key
+                .revoked_at
+                .map(|at| relative_time(at, now))
+                .unwrap_or_default(),
+            revoked_exact: key.revoked_at.map(exact_time).unwrap_or_default(),
+        }
+    }
+}
+
+pub struct Usage {
+    pub count: i64,
+    pub limit: Option<i64>,
+    pub plan: Plan,
+}
+
+impl Usage {
+    pub fn at_limit(&self) -> bool {
+        self.limit.is_some_and(|limit| self.count >= limit)
+    }
+
+    /// "3 of 5 keys · Signal plan"
+    pub fn summary(&self) -> String {
+        match self.limit {
+            Some(limit) => format!(
+                "{} of {} keys · {} plan",
+                self.count,
+                limit,
+                self.plan.label()
+            ),
+            None => format!(
+                "{} {} · {} plan (unlimited)",
+                self.count,
+                if self.count == 1 { "key" } else { "keys" },
+                self.plan.label()
+            ),
+        }
+    }
+
+    /// What to do at the limit: free a slot, or upgrade.
+    pub fn limit_reason(&self) -> String {
+        let upgrade = match self.plan.next() {
+            Some(next) => format!(
+                "upgrade to the {} plan ({})",
+                next.label(),
+                next.key_limit()
+                    .map(|l| format!("{l} keys per domain"))
+                    .unwrap_or_else(|| "unlimited keys".to_owned())
+            ),
+            None => "upgrade your plan".to_owned(),
+        };
+        format!(
+            "Your {} plan allows {} keys per domain, and revoked keys count until they are deleted. To create another, delete a key you no longer need, or {}.",
+            self.plan.label(),
+            self.limit.unwrap_or_default(),
+            upgrade
+        )
+    }
+}
+
+pub struct CreateForm {
+    pub action: String,
+    pub form_token: String,
+    pub name: String,
+    pub error: Option<String>,
+}
+
+impl CreateForm {
+    fn blank(hostname: &str) -> Self {
+        Self {
+            action: tab_path(hostname),
+            form_token: Uuid::new_v4().to_string(),
+            name: String::new(),
+            error: None,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "keys/tab.html")]
+struct TabPage {
+    layout: Layout,
+    domain: String,
+    tab_path: String,
+    inbound_url: String,
+    example_key: &'static str,
+    keys: Vec<KeyView>,
+    usage: Usage,
+    can_manage: bool,
+    form: CreateForm,
+}
+
+#[derive(Template)]
+#[template(path = "keys/new.html")]
+struct NewKeyPage {
+    layout: Layout,
+    domain: String,
+    tab_path: String,
+    usage: Usage,
+    form: CreateForm,
+}
+
+#[derive(Template)]
+#[template(path = "keys/reveal.html")]
+struct RevealPage {
+    layout: Layout,
+    domain: String,
+    tab_path: String,
+    name: String,
+    full_key: String,
+    inbound_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "keys/notice.html")]
+struct NoticePage {
+    layout: Layout,
+    domain: String,
+    tab_path: String,
+    title: String,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "keys/confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    domain: String,
+    tab_path: String,
+    key: KeyView,
+    action: Action,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "configuration.html")]
+struct ConfigurationPage {
+    layout: Layout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Revoke,
+    Restore,
+    Delete,
+}
+
+impl Action {
+    fn parse(raw: &str) -> Result<Self, AppError> {
+        match raw {
+            "revoke" => Ok(Action::Revoke),
+            "restore" => Ok(Action::Restore),
+            "delete" => Ok(Action::Delete),
+            _ => Err(AppError::NotFound),
+        }
+    }
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Action::Revoke => "revoke",
+            Action::Restore => "restore",
+            Action::Delete => "delete",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Action::Revoke => "Revoke key",
+            Action::Restore => "Restore key",
+            Action::Delete => "Delete key",
+        }
+    }
+
+    pub fn is_delete(self) -> bool {
+        self == Action::Delete
+    }
+
+    pub fn is_danger(self) -> bool {
+        self != Action::Restore
+    }
+}
+
+/// The signed-in user's domain by hostname; another account's domain is 404.
+async fn domain_for(
+    state: &AppState,
+    user: &CurrentUser,
+    hostname: &str,
+) -> Result<(Domain, Vec<String>), AppError> {
+    let account_id = user.account.id;
+    let hostname = hostname.to_owned();
+    crate::db::run(&state.pool, move |conn| -> Result<_, AppError> {
+        let domain = domain_of_account(conn, account_id, &hostname)?.ok_or(AppError::NotFound)?;
+        let all = domains_of_account(conn, account_id)?
+            .into_iter()
+            .map(|d| d.hostname)
+            .collect();
+        Ok((domain, all))
+    })
+    .await
+}
+
+fn parse_key_id(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
+}
+
+#[get("/")]
+pub async fn root() -> HttpResponse {
+    see_other("/configuration")
+}
+
+#[get("/configuration")]
+pub async fn configuration(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let account_id = user.account.id;
+    let domains = crate::db::run(&state.pool, move |conn| {
+        domains_of_account(conn, account_id).map_err(AppError::from)
+    })
+    .await?;
+    if let [only] = domains.as_slice() {
+        return Ok(see_other(&tab_path(&only.hostname)));
+    }
+    let flash = TypedSession::of(&req).take_flash();
+    let layout = Layout::new(
+        &user,
+        domains.into_iter().map(|d| d.hostname).collect(),
+        None,
+        flash,
+    );
+    html(ConfigurationPage { layout }.render()?)
+}
+
+async fn usage_and_keys(
+    state: &AppState,
+    domain: &Domain,
+    plan: Plan,
+) -> Result<(Usage, Vec<ListedKey>), AppError> {
+    let domain_id = domain.id;
+    let keys = crate::db::run(&state.pool, move |conn| {
+        store::list_keys(conn, domain_id).map_err(AppError::from)
+    })
+    .await?;
+    let usage = Usage {
+        count: keys.len() as i64,
+        limit: plan.key_limit(),
+        plan,
+    };
+    Ok((usage, keys))
+}
+
+#[get("/configuration/{domain}/inbound-keys")]
+pub async fn tab(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (domain, domains) = domain_for(&state, &user, &path).await?;
+    let (usage, keys) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+    let now = Utc::now();
+    let flash = TypedSession::of(&req).take_flash();
+    let page = TabPage {
+        layout: Layout::new(&user, domains, Some(&domain.hostname), flash),
+        tab_path: tab_path(&domain.hostname),
+        inbound_url: state.settings.inbound_url_for(&domain.hostname),
+        example_key: EXAMPLE_KEY,
+        keys: keys.iter().map(|k| KeyView::from(k, now)).collect(),
+        usage,
+        can_manage: user.role().can_manage_keys(),
+        form: CreateForm::blank(&domain.hostname),
+        domain: domain.hostname,
+    };
+    html(page.render()?)
+}
+
+/// The create form as a page of its own: the no-JavaScript path, and where name
+/// errors are shown inline.
+#[get("/configuration/{domain}/inbound-keys/new")]
+pub async fn new_key(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (domain, domains) = domain_for(&state, &user, &path).await?;
+    user.require_key_manager()?;
+    let (usage, _) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+    let page = NewKeyPage {
+        layout: Layout::new(&user, domains, Some(&domain.hostname), None),
+        tab_path: tab_path(&domain.hostname),
+        usage,
+        form: CreateForm::blank(&domain.hostname),
+        domain: domain.hostname,
+    };
+    html(page.render()?)
+}
+
+#[derive(serde::Deserialize)]
+pub struct CreateKeyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+#[post("/configuration/{domain}/inbound-keys")]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+    form: web::Form<CreateKeyForm>,
+) -> Result<HttpResponse, AppError> {
+    let (domain, domains) = domain_for(&state, &user, &path).await?;
+    user.check_csrf(&req, &form.csrf_token, &state)?;
+    user.require_key_manager()?;
+    let hostname = domain.hostname.clone();
+    let form_token = Uuid::parse_str(form.form_token.trim()).map_err(|_| {
+        AppError::BadRequest(
+            "The form is missing its one-time token. Reload the page and try again.".into(),
+        )
+    })?;
+
+    let show_form_error = |usage: Usage, message: String| -> Result<HttpResponse, AppError> {
+        let page = NewKeyPage {
+            layout: Layout::new(&user, domains.clone(), Some(&hostname), None),
+            tab_path: tab_path(&hostname),
+            usage,
+            form: CreateForm {
+                action: tab_path(&hostname),
+                form_token: form_token.to_string(),
+                name: form.name.clone(),
+                error: Some(message),
+            },
+            domain: hostname.clone(),
+        };
+        html_with_status(StatusCode::UNPROCESSABLE_ENTITY, page.render()?)
+    };
+
+    let name = match KeyName::parse(&form.name) {
+        Ok(name) => name,
+        Err(e) => {
+            let (usage, _) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+            return show_form_error(usage, e.to_string());
+        }
+    };
+    let (domain_id, user_id) = (domain.id, user.user.id);
+    let created = {
+        let name = name.clone();
+        crate::db::run(&state.pool, move |conn| {
+            store::create_key(conn, domain_id, user_id, &name, form_token)
+        })
+        .await
+    };
+    match created {
+        Ok(created) => {
+            tracing::info!(key_id = %created.row.id, domain = %hostname, "inbound key created");
+            let page = RevealPage {
+                layout: Layout::new(&user, domains, Some(&hostname), None),
+                tab_path: tab_path(&hostname),
+                name: created.row.name.clone(),
+                full_key: created.plain.expose().to_owned(),
+                inbound_url: state.settings.inbound_url_for(&hostname),
+                domain: hostname,
+            };
+            // The one response that carries the key: 200, never cached.
+            Ok(HttpResponse::Ok()
+                .content_type("text/html; charset=utf-8")
+                .insert_header(("Cache-Control", "no-store"))
+                .body(page.render()?))
+        }
+        Err(CreateKeyError::NameTaken) => {
+            let (usage, _) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+            show_form_error(
+                usage,
+                format!(
+                    "A key named “{}” already exists on {}. Choose another name.",
+                    name, hostname
+                ),
+            )
+        }
+        Err(CreateKeyError::LimitReached { plan, limit }) => {
+            let usage = Usage {
+                count: limit,
+                limit: Some(limit),
+                plan,
+            };
+            TypedSession::of(&req).set_flash(
+                FlashKind::Error,
+                format!(
+                    "Plan limit reached: no key was created. {}",
+                    usage.limit_reason()
+                ),
+            );
+            Ok(see_other(&tab_path(&hostname)))
+        }
+        Err(CreateKeyError::AlreadySubmitted) => {
+            let page = NoticePage {
+                layout: Layout::new(&user, domains, Some(&hostname), None),
+                tab_path: tab_path(&hostname),
+                title: "This key was already created".into(),
+                message: "This form was already submitted, so the key was created and its value was shown once. \
+                          If you did not copy it, delete that key and create a new one."
+                    .into(),
+                domain: hostname,
+            };
+            html_with_status(StatusCode::CONFLICT, page.render()?)
+        }
+        Err(CreateKeyError::Randomness(e)) => Err(AppError::Internal(e.into())),
+        Err(CreateKeyError::Db(e)) => Err(e.into()),
+    }
+}
+
+#[get("/configuration/{domain}/inbound-keys/{key_id}/{action}")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (hostname, key_id, action) = path.into_inner();
+    let (domain, domains) = domain_for(&state, &user, &hostname).await?;
+    let action = Action::parse(&action)?;
+    let key_id = parse_key_id(&key_id)?;
+    let domain_id = domain.id;
+    let key = crate::db::run(&state.pool, move |conn| {
+        store::find_key(conn, domain_id, key_id).map_err(AppError::from)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+    user.require_key_manager()?;
+    let listed = ListedKey {
+        key,
+        created_by: None,
+    };
+    let page = ConfirmPage {
+        layout: Layout::new(&user, domains, Some(&domain.hostname), None),
+        tab_path: tab_path(&domain.hostname),
+        key: KeyView::from(&listed, Utc::now()),
+        action,
+        error: None,
+        domain: domain.hostname,
+    };
+    html(page.render()?)
+}
+
+#[derive(serde::Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    confirm_name: String,
+}
+
+#[post("/configuration/{domain}/inbound-keys/{key_id}/{action}")]
+pub async fn act(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String, String)>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, AppError> {
+    let (hostname, key_id, action) = path.into_inner();
+    let (domain, domains) = domain_for(&state, &user, &hostname).await?;
+    let action = Action::parse(&action)?;
+    let key_id = parse_key_id(&key_id)?;
+    user.check_csrf(&req, &form.csrf_token, &state)?;
+    user.require_key_manager()?;
+    let domain_id = domain.id;
+    let key = crate::db::run(&state.pool, move |conn| {
+        store::find_key(conn, domain_id, key_id).map_err(AppError::from)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+
+    if action == Action::Delete && form.confirm_name.trim() != key.name {
+        let listed = ListedKey {
+            key,
+            created_by: None,
+        };
+        let page = ConfirmPage {
+            layout: Layout::new(&user, domains, Some(&domain.hostname), None),
+            tab_path: tab_path(&domain.hostname),
+            key: KeyView::from(&listed, Utc::now()),
+            action,
+            error: Some("Type the key's name exactly as shown to confirm.".into()),
+            domain: domain.hostname,
+        };
+        return html_with_status(StatusCode::UNPROCESSABLE_ENTITY, page.render()?);
+    }
+
+    let done = crate::db::run(&state.pool, move |conn| {
+        match action {
+            Action::Revoke => store::revoke_key(conn, domain_id, key_id),
+            Action::Restore => store::restore_key(conn, domain_id, key_id),
+            Action::Delete => store::delete_key(conn, domain_id, key_id),
+        }
+        .map_err(AppError::from)
+    })
+    .await?
+    .ok_or(AppError::NotFound)?;
+
+    tracing::info!(key_id = %done.id, domain = %domain.hostname, action = action.slug(), "inbound key changed");
+    let message = match action {
+        Action::Revoke => format!(
+            "Key “{}” was revoked. Requests using it are now refused; you can restore it at any time.",
+            done.name
+        ),
+        Action::Restore => format!(
+            "Key “{}” was restored and works again with the same value.",
+            done.name
+        ),
+        Action::Delete => format!(
+            "Key “{}” was deleted. The events it delivered are kept.",
+            done.name
+        ),
+    };
+    TypedSession::of(&req).set_flash(FlashKind::Success, message);
+    Ok(see_other(&tab_path(&domain.hostname)))
+}

@@ -1,0 +1,102 @@
+// Diesel table definitions, kept in step with `migrations/` by hand
+// (`diesel print-schema` would produce the same).
+
+diesel::table! {
+    accounts (id) {
+        id -> Uuid,
+        name -> Text,
+        plan -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        disabled_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    domains (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        hostname -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    admin_sessions (id) {
+        id -> Uuid,
+        sid_sha256 -> Bytea,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    inbound_keys (id) {
+        id -> Uuid,
+        domain_id -> Uuid,
+        name -> Text,
+        display_prefix -> Text,
+        key_sha256 -> Bytea,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    key_create_tokens (token) {
+        token -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversion_events (id) {
+        id -> Uuid,
+        domain_id -> Uuid,
+        inbound_key_id -> Nullable<Uuid>,
+        key_name -> Text,
+        email -> Text,
+        email_sha256 -> Text,
+        event -> Text,
+        value -> Nullable<Numeric>,
+        currency -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        click_id -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+        received_at -> Timestamptz,
+        properties -> Nullable<Jsonb>,
+    }
+}
+
+diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(domains -> accounts (account_id));
+diesel::joinable!(admin_sessions -> users (user_id));
+diesel::joinable!(inbound_keys -> domains (domain_id));
+diesel::joinable!(inbound_keys -> users (created_by));
+diesel::joinable!(conversion_events -> domains (domain_id));
+diesel::joinable!(conversion_events -> inbound_keys (inbound_key_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    users,
+    domains,
+    admin_sessions,
+    inbound_keys,
+    key_create_tokens,
+    conversion_events,
+);

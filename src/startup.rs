@@ -1,0 +1,170 @@
+//! Settings → running servers: the admin app and the inbound endpoint, on one listener
+//! or (with `CC_INBOUND_BIND`) on two.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, get, web};
+
+use crate::config::Settings;
+use crate::db::PgPool;
+use crate::inbound::store::LastUsedMarks;
+
+pub const SESSION_COOKIE: &str = "cc_session";
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+    pub last_used: Arc<LastUsedMarks>,
+}
+
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({"status": "ok"}))
+}
+
+#[get("/readyz")]
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    use diesel::RunQueryDsl;
+    let ready = crate::db::run(&state.pool, |conn| {
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map_err(crate::db::DbError::from)
+    })
+    .await;
+    match ready {
+        Ok(_) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(serde_json::json!({"status": "ready"})),
+        Err(_) => HttpResponse::ServiceUnavailable()
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("Retry-After", "2"))
+            .json(serde_json::json!({"status": "unavailable", "reason": "database unreachable"})),
+    }
+}
+
+fn probes(cfg: &mut web::ServiceConfig) {
+    cfg.service(healthz).service(readyz);
+}
+
+fn admin(cfg: &mut web::ServiceConfig) {
+    use crate::{auth, keys};
+    cfg.service(crate::web::app_css)
+        .service(crate::web::app_js)
+        .service(auth::routes::login_form)
+        .service(auth::routes::login)
+        .service(auth::routes::logout)
+        .service(keys::routes::root)
+        .service(keys::routes::configuration)
+        .service(keys::routes::new_key)
+        .service(keys::routes::tab)
+        .service(keys::routes::create)
+        .service(keys::routes::confirm)
+        .service(keys::routes::act);
+}
+
+pub struct Application {
+    /// The admin listener's port (also the inbound port unless a second listener is set).
+    pub port: u16,
+    pub inbound_port: Option<u16>,
+    servers: Vec<Server>,
+}
+
+impl Application {
+    /// Binds the listeners and builds the servers (not yet running).
+    pub fn build(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
+        let admin_listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| anyhow::anyhow!("CC_BIND {}: {e}", settings.bind))?;
+        let port = admin_listener.local_addr()?.port();
+        let inbound_listener = match &settings.inbound_bind {
+            Some(bind) => Some(
+                TcpListener::bind(bind)
+                    .map_err(|e| anyhow::anyhow!("CC_INBOUND_BIND {bind}: {e}"))?,
+            ),
+            None => None,
+        };
+        let inbound_port = inbound_listener
+            .as_ref()
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .transpose()?;
+        let separate_inbound = inbound_listener.is_some();
+
+        // One key for all workers: actix builds the app once per worker.
+        let cookie_key = Key::from(&settings.secrets.cookie_key);
+        let https = settings.https;
+        let workers = settings.workers;
+        let state = AppState {
+            pool,
+            settings: Arc::new(settings),
+            last_used: Arc::new(LastUsedMarks::default()),
+        };
+
+        let admin_state = state.clone();
+        let admin_server = HttpServer::new(move || {
+            let session =
+                SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
+                    .cookie_name(SESSION_COOKIE.to_owned())
+                    .cookie_secure(https)
+                    .cookie_http_only(true)
+                    .cookie_same_site(SameSite::Lax)
+                    .cookie_content_security(CookieContentSecurity::Private)
+                    .session_lifecycle(BrowserSession::default())
+                    .build();
+            let mut app = App::new()
+                .app_data(web::Data::new(admin_state.clone()))
+                .app_data(web::FormConfig::default().limit(16 * 1024))
+                .wrap(from_fn(crate::web::request_id_and_log))
+                .configure(probes);
+            if !separate_inbound {
+                app = app.configure(crate::inbound::routes::configure);
+            }
+            app.service(
+                web::scope("")
+                    .wrap(session)
+                    .wrap(crate::web::security_headers(https))
+                    .configure(admin)
+                    .default_service(web::to(crate::web::not_found)),
+            )
+        })
+        .workers(workers)
+        .listen(admin_listener)?
+        .run();
+
+        let mut servers = vec![admin_server];
+        if let Some(listener) = inbound_listener {
+            let inbound_state = state.clone();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(web::Data::new(inbound_state.clone()))
+                    .wrap(from_fn(crate::web::request_id_and_log))
+                    .configure(probes)
+                    .configure(crate::inbound::routes::configure)
+            })
+            .workers(workers)
+            .listen(listener)?
+            .run();
+            servers.push(server);
+        }
+        Ok(Self {
+            port,
+            inbound_port,
+            servers,
+        })
+    }
+
+    /// Runs until shutdown (SIGINT/SIGTERM finish in-flight requests first).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let results = futures_util::future::join_all(self.servers).await;
+        results.into_iter().collect()
+    }
+}

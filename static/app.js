@@ -1,0 +1,76 @@
+// Progressive enhancement only: every control works without this file.
+(function () {
+  "use strict";
+
+  // Dialogs: open a <dialog> instead of following the link; focus returns to the opener.
+  function openDialog(dialog, opener) {
+    dialog.showModal();
+    var first = dialog.querySelector("input:not([type=hidden]), button, a[href]");
+    if (first) first.focus();
+    dialog.addEventListener("close", function () { if (opener) opener.focus(); }, { once: true });
+  }
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-open-dialog]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-open-dialog"));
+      if (dialog && dialog.showModal) { event.preventDefault(); openDialog(dialog, opener); }
+      return;
+    }
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer && closer.closest("dialog")) {
+      event.preventDefault();
+      closer.closest("dialog").close();
+      return;
+    }
+    // Revoke / Restore / Delete: load the confirmation page's form into a dialog.
+    var confirmLink = event.target.closest("[data-confirm-dialog]");
+    if (confirmLink) {
+      var target = document.getElementById("confirm-dialog");
+      if (!target || !target.showModal || !window.fetch) return;
+      event.preventDefault();
+      fetch(confirmLink.href, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var content = doc.querySelector("[data-confirm-content]");
+          if (!content) throw new Error("no confirmation");
+          target.replaceChildren.apply(target, Array.prototype.slice.call(content.childNodes).map(function (n) { return document.importNode(n, true); }));
+          openDialog(target, confirmLink);
+        })
+        .catch(function () { window.location.href = confirmLink.href; });
+      return;
+    }
+    var copy = event.target.closest("[data-copy-target]");
+    if (copy) {
+      var source = document.getElementById(copy.getAttribute("data-copy-target"));
+      var feedback = document.getElementById("copy-feedback");
+      var done = function () {
+        copy.textContent = "Copied";
+        if (feedback) feedback.textContent = "Key copied to the clipboard.";
+        setTimeout(function () { copy.textContent = "Copy"; }, 2000);
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(source.value).then(done, function () { source.select(); document.execCommand("copy"); done(); });
+      } else {
+        source.select(); document.execCommand("copy"); done();
+      }
+    }
+  });
+
+  // Select the whole key on focus, so manual copying is one keystroke.
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-copy-source]")) event.target.select();
+  });
+
+  // One click, one key: disable Create once the form is on its way.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute("data-disable-on-submit")) {
+      if (form.dataset.submitted) { event.preventDefault(); return; }
+      form.dataset.submitted = "1";
+      var button = form.querySelector("button[type=submit]");
+      if (button) { button.disabled = true; button.textContent = "Creating…"; }
+    }
+  });
+})();

@@ -1,0 +1,9 @@
+#![allow(clippy::unwrap_used)]
+// One test binary for the whole API: helpers plus one file per feature.
+mod auth;
+mod cli;
+mod helpers;
+mod inbound;
+mod keys_lifecycle;
+mod plan_limits;
+mod tenancy;
