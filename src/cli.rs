@@ -308,16 +308,11 @@ fn generate_passphrase() -> String {
 
 fn serve(settings: Settings) -> Result<(), Fail> {
     crate::db::prepare(&settings.database_url).map_err(|e| Fail(format!("{e:#}")))?;
-    let pool = crate::db::build_pool(
-        &settings.database_url,
-        settings.db_pool_size,
-        settings.db_checkout_timeout,
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let app = crate::startup::Application::build(settings.clone(), pool).map_err(|e| Fail(format!("{e:#}")))?;
+        let app = crate::startup::Application::build(settings.clone()).map_err(|e| Fail(format!("{e:#}")))?;
         tracing::info!(admin = %settings.bind, inbound = ?settings.inbound_bind, database = %crate::db::redact(&settings.database_url), "serving");
         eprintln!("CleanClicks is serving on http://{} (admin) — Ctrl-C to stop", settings.bind);
         app.run_until_stopped().await.map_err(Fail::from)

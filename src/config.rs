@@ -75,13 +75,17 @@ pub struct Settings {
     pub inbound_bind: Option<String>,
     pub public_inbound_url: String,
     pub https: bool,
+    /// Connections for the inbound endpoint. The admin app has a small pool of its own,
+    /// so a flood of events (or a locked key row) never locks marketers out of the tab.
     pub db_pool_size: u32,
+    pub admin_pool_size: u32,
     /// How long a request waits for a pooled connection before answering 503.
     pub db_checkout_timeout: std::time::Duration,
     pub workers: usize,
     pub session_idle: chrono::Duration,
     pub session_max: chrono::Duration,
     pub secrets: Secrets,
+    pub rate_limit: crate::inbound::rate_limit::RateLimitConfig,
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -188,6 +192,7 @@ impl Settings {
             public_inbound_url,
             https,
             db_pool_size: parse_number("CC_DB_POOL_SIZE", 10u32, 1)?,
+            admin_pool_size: 4,
             db_checkout_timeout: std::time::Duration::from_secs(2),
             workers: parse_number("CC_WORKERS", cpus, 1)?,
             session_idle: chrono::Duration::minutes(parse_number(
@@ -197,6 +202,11 @@ impl Settings {
             )?),
             session_max: chrono::Duration::hours(parse_number("CC_SESSION_MAX_HOURS", 12i64, 1)?),
             secrets,
+            rate_limit: match var("CC_RATE_LIMIT") {
+                None => Default::default(),
+                Some(raw) => crate::inbound::rate_limit::RateLimitConfig::parse(&raw)
+                    .map_err(|e| bad("CC_RATE_LIMIT", e))?,
+            },
         })
     }
 

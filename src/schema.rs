@@ -53,6 +53,8 @@ diesel::table! {
         created_by -> Nullable<Uuid>,
         revoked_at -> Nullable<Timestamptz>,
         last_used_at -> Nullable<Timestamptz>,
+        browser_origin -> Nullable<Text>,
+        browser_origin_seen_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -14,6 +14,7 @@ use actix_web::{App, HttpResponse, HttpServer, get, web};
 
 use crate::config::Settings;
 use crate::db::PgPool;
+use crate::inbound::rate_limit::RateLimiter;
 use crate::inbound::store::LastUsedMarks;
 
 pub const SESSION_COOKIE: &str = "cc_session";
@@ -21,7 +22,11 @@ pub const SESSION_COOKIE: &str = "cc_session";
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// The admin app's connections.
     pub pool: PgPool,
+    /// The inbound endpoint's connections (a bulkhead: neither side can starve the other).
+    pub inbound_pool: PgPool,
+    pub rate_limiter: Arc<RateLimiter>,
     pub settings: Arc<Settings>,
     pub last_used: Arc<LastUsedMarks>,
 }
@@ -74,6 +79,7 @@ fn admin(cfg: &mut web::ServiceConfig) {
 }
 
 pub struct Application {
+    pub state: AppState,
     /// The admin listener's port (also the inbound port unless a second listener is set).
     pub port: u16,
     pub inbound_port: Option<u16>,
@@ -82,7 +88,7 @@ pub struct Application {
 
 impl Application {
     /// Binds the listeners and builds the servers (not yet running).
-    pub fn build(settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
         let admin_listener = TcpListener::bind(&settings.bind)
             .map_err(|e| anyhow::anyhow!("CC_BIND {}: {e}", settings.bind))?;
         let port = admin_listener.local_addr()?.port();
@@ -103,10 +109,21 @@ impl Application {
         let cookie_key = Key::from(&settings.secrets.cookie_key);
         let https = settings.https;
         let workers = settings.workers;
+        let url = &settings.database_url;
         let state = AppState {
-            pool,
-            settings: Arc::new(settings),
+            pool: crate::db::build_pool(
+                url,
+                settings.admin_pool_size,
+                settings.db_checkout_timeout,
+            ),
+            inbound_pool: crate::db::build_pool(
+                url,
+                settings.db_pool_size,
+                settings.db_checkout_timeout,
+            ),
+            rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit)),
             last_used: Arc::new(LastUsedMarks::default()),
+            settings: Arc::new(settings),
         };
 
         let admin_state = state.clone();
@@ -156,6 +173,7 @@ impl Application {
             servers.push(server);
         }
         Ok(Self {
+            state,
             port,
             inbound_port,
             servers,

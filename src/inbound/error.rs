@@ -16,12 +16,17 @@ pub enum InboundError {
     UnsupportedMediaType(String),
     PayloadTooLarge,
     BrowserOrigin,
+    RateLimited,
     InvalidJson {
         line: usize,
         column: usize,
         message: String,
     },
     ExpectedObject {
+        found: &'static str,
+    },
+    /// The batch endpoint wants `{"events": [...]}`.
+    ExpectedBatchObject {
         found: &'static str,
     },
     Validation(Vec<FieldError>),
@@ -66,9 +71,10 @@ impl InboundError {
             InboundError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InboundError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             InboundError::BrowserOrigin => StatusCode::FORBIDDEN,
-            InboundError::InvalidJson { .. } | InboundError::ExpectedObject { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            InboundError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            InboundError::InvalidJson { .. }
+            | InboundError::ExpectedObject { .. }
+            | InboundError::ExpectedBatchObject { .. } => StatusCode::BAD_REQUEST,
             InboundError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             InboundError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             InboundError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -84,8 +90,11 @@ impl InboundError {
             InboundError::UnsupportedMediaType(_) => "unsupported_media_type",
             InboundError::PayloadTooLarge => "payload_too_large",
             InboundError::BrowserOrigin => "browser_origin_forbidden",
+            InboundError::RateLimited => "rate_limited",
             InboundError::InvalidJson { .. } => "invalid_json",
-            InboundError::ExpectedObject { .. } => "expected_object",
+            InboundError::ExpectedObject { .. } | InboundError::ExpectedBatchObject { .. } => {
+                "expected_object"
+            }
             InboundError::Validation(_) => "validation_failed",
             InboundError::Unavailable => "unavailable",
             InboundError::Internal(_) => "internal_error",
@@ -99,26 +108,28 @@ impl InboundError {
             InboundError::InvalidKey => "The API key is not valid. Check that it was copied completely.".into(),
             InboundError::RevokedKey => "This API key has been revoked. Ask the account's admin to restore it or create a new one.".into(),
             InboundError::UnsupportedMediaType(why) => why.clone(),
-            InboundError::PayloadTooLarge => "The request body is larger than 64 KiB (after decompression).".into(),
+            InboundError::PayloadTooLarge => "The request body is too large (64 KiB for one event, 1 MiB for a batch, after decompression).".into(),
             InboundError::BrowserOrigin => {
                 "Inbound integration keys are for server-to-server calls only; requests from a browser are refused so the key is not exposed.".into()
             }
+            InboundError::RateLimited => "Too many requests with this key. Retry after the number of seconds in Retry-After.".into(),
             InboundError::InvalidJson { line, column, message } => format!("The body is not valid JSON (line {line}, column {column}): {message}."),
             InboundError::ExpectedObject { found } if *found == "array" => {
                 "The body must be one event object, not an array. To send several events, POST {\"events\": [...]} to /__cc/inbound/batch.".into()
             }
             InboundError::ExpectedObject { found } => format!("The body must be a JSON object (one event), not a {found}."),
-            InboundError::Validation(fields) => format!("{} field(s) failed validation; see `fields`.", fields.len()),
+            InboundError::ExpectedBatchObject { found } => format!("The batch body must be a JSON object {{\"events\": [...]}}, not a {found}."),
+            InboundError::Validation(fields) => match fields.as_slice() {
+                [one] => one.message.clone(),
+                _ => format!("{} fields failed validation; see `fields`.", fields.len()),
+            },
             InboundError::Unavailable => "The service is temporarily unavailable. Retry with backoff and the same event_id.".into(),
             InboundError::Internal(_) => "An unexpected error occurred. Retry with backoff and the same event_id.".into(),
         }
     }
 
-    /// The one place an inbound error becomes a response.
-    pub fn to_response(&self, request_id: &str) -> HttpResponse {
-        if let InboundError::Internal(detail) = self {
-            tracing::error!(error = %detail, "inbound request failed");
-        }
+    /// The `error` object of the envelope (also used per event in batch results).
+    pub fn to_json(&self, request_id: &str) -> serde_json::Value {
         let mut error = serde_json::json!({
             "code": self.code(),
             "message": self.message(),
@@ -131,6 +142,14 @@ impl InboundError {
         if let InboundError::Validation(fields) = self {
             error["fields"] = serde_json::to_value(fields).unwrap_or_default();
         }
+        error
+    }
+
+    /// The one place an inbound error becomes a response.
+    pub fn to_response(&self, request_id: &str) -> HttpResponse {
+        if let InboundError::Internal(detail) = self {
+            tracing::error!(error = %detail, "inbound request failed");
+        }
         let mut response = HttpResponse::build(self.status());
         response.insert_header(("Cache-Control", "no-store"));
         match self {
@@ -142,6 +161,6 @@ impl InboundError {
             }
             _ => {}
         }
-        response.json(serde_json::json!({ "error": error }))
+        response.json(serde_json::json!({ "error": self.to_json(request_id) }))
     }
 }

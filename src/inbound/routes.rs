@@ -1,33 +1,45 @@
-//! `POST /__cc/inbound`: integrations deliver conversion events with their key.
+//! `POST /__cc/inbound` (one event) and `POST /__cc/inbound/batch` (up to 500).
 //!
 //! Checks run in the order of the contract, and the first failure answers:
 //! 405 method → 401 key missing/malformed/checksum (no database work) → 415 content
 //! type or encoding → 413 size → 401 unknown/revoked key (the lookup) → 403 browser
-//! origin → 400 JSON → 422 fields. Nothing answers 2xx before the event is committed.
+//! origin → 429 rate limit → 400 JSON → 422 fields. Nothing answers 2xx before the
+//! events are committed. `?validate=true` runs every check and stores nothing.
 
-use std::io::Read;
+use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use futures_util::StreamExt;
+use uuid::Uuid;
 
+use super::batch::parse_batch_body;
 use super::error::InboundError;
-use super::payload::parse_event_body;
-use super::store::{KeyState, StoreOutcome, lookup_key, store_event, touch_last_used};
-use crate::keys::secret::PlainKey;
+use super::payload::{ConversionEvent, FieldError, ParsedEvent, parse_event_body, parse_raw_event};
+use super::rate_limit::Decision;
+use super::request::{api_key, check_content_type, is_gzip, read_body};
+use super::store::{
+    AuthenticatedKey, KeyState, NewEvent, StoreOutcome, existing_event_ids, flag_browser_origin,
+    lookup_key, store_events, touch_last_used,
+};
+use crate::db::DbError;
 use crate::startup::AppState;
 use crate::web::request_id_of;
 
-/// Largest accepted body, measured after gzip decompression.
+/// Largest accepted body of one event, measured after gzip decompression.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// A compressed body larger than this cannot be a valid event; stop reading early.
-const MAX_COMPRESSED_BYTES: usize = 2 * MAX_BODY_BYTES;
+/// Largest accepted batch body, measured after gzip decompression.
+pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/__cc/inbound")
-            .route(web::post().to(inbound))
+            .route(web::post().to(single))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/__cc/inbound/batch")
+            .route(web::post().to(batch))
             .default_service(web::to(method_not_allowed)),
     );
 }
@@ -36,262 +48,418 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     InboundError::MethodNotAllowed.to_response(&request_id_of(&req))
 }
 
-pub async fn inbound(
+async fn single(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let request_id = request_id_of(&req);
-    match handle(&req, payload, &state).await {
-        Ok(response) => response,
-        Err(e) => e.to_response(&request_id),
-    }
+    respond(&req, handle_single(&req, payload, &state).await)
 }
 
-/// The key from `X-CC-Api-Key` (or `Authorization: Bearer`), checked for shape and
-/// checksum only. Both headers may be sent, but then they must carry the same key.
-fn api_key(headers: &HeaderMap) -> Result<PlainKey, InboundError> {
-    let mut candidates = Vec::new();
-    for value in headers.get_all("x-cc-api-key") {
-        candidates.push(
-            value
-                .to_str()
-                .map_err(|_| InboundError::InvalidKey)?
-                .trim()
-                .to_owned(),
-        );
-    }
-    for value in headers.get_all(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| InboundError::InvalidKey)?.trim();
-        match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-                candidates.push(token.trim().to_owned())
-            }
-            _ => return Err(InboundError::InvalidKey),
+async fn batch(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    respond(&req, handle_batch(&req, payload, &state).await)
+}
+
+/// An error, with the rate-limit state when the key was already known.
+type Failure = (InboundError, Option<Decision>);
+
+struct Answer {
+    status: StatusCode,
+    body: serde_json::Value,
+    rate: Decision,
+}
+
+/// Every answer leaves through here: no-store, and the rate-limit headers once the
+/// key is known.
+fn respond(req: &HttpRequest, result: Result<Answer, Failure>) -> HttpResponse {
+    let (mut response, decision) = match result {
+        Ok(answer) => {
+            let response = HttpResponse::build(answer.status)
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(answer.body);
+            (response, Some(answer.rate))
+        }
+        Err((error, decision)) => (error.to_response(&request_id_of(req)), decision),
+    };
+    if let Some(decision) = decision {
+        let headers = response.headers_mut();
+        for (name, value) in [
+            ("ratelimit-limit", u64::from(decision.limit)),
+            ("ratelimit-remaining", u64::from(decision.remaining)),
+            ("ratelimit-reset", decision.reset_seconds),
+        ] {
+            headers.insert(
+                header::HeaderName::from_static(name),
+                header::HeaderValue::from(value),
+            );
+        }
+        if !decision.allowed {
+            headers.insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(decision.retry_after_seconds),
+            );
         }
     }
-    candidates.retain(|c| !c.is_empty());
-    let first = candidates.first().ok_or(InboundError::MissingKey)?;
-    if candidates.iter().any(|c| c != first) {
-        return Err(InboundError::InvalidKey);
-    }
-    PlainKey::parse(first).map_err(|_| InboundError::InvalidKey)
+    response
 }
 
-/// `application/json`, any letter case, any parameters (charset).
-fn check_content_type(headers: &HeaderMap) -> Result<(), InboundError> {
-    let value = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media_type = value.split(';').next().unwrap_or("").trim();
-    if media_type.eq_ignore_ascii_case("application/json") {
-        Ok(())
-    } else if media_type.is_empty() {
-        Err(InboundError::UnsupportedMediaType(
-            "Send the body with Content-Type: application/json.".into(),
-        ))
-    } else {
-        Err(InboundError::UnsupportedMediaType(format!(
-            "Content-Type {media_type:?} is not supported; send application/json."
-        )))
-    }
+#[derive(serde::Deserialize)]
+struct ModeQuery {
+    validate: Option<String>,
 }
 
-/// True for gzip; identity is plain. Anything else is refused.
-fn is_gzip(headers: &HeaderMap) -> Result<bool, InboundError> {
-    let Some(value) = headers.get(header::CONTENT_ENCODING) else {
-        return Ok(false);
-    };
-    let value = value.to_str().unwrap_or("").trim();
-    if value.is_empty() || value.eq_ignore_ascii_case("identity") {
-        Ok(false)
-    } else if value.eq_ignore_ascii_case("gzip") || value.eq_ignore_ascii_case("x-gzip") {
-        Ok(true)
-    } else {
-        Err(InboundError::UnsupportedMediaType(format!(
-            "Content-Encoding {value:?} is not supported; send the body uncompressed or gzip-compressed."
-        )))
-    }
+/// `?validate=true`: authenticate and validate, store nothing.
+fn validate_only(req: &HttpRequest) -> bool {
+    web::Query::<ModeQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.validate.clone())
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
-/// Reads the body, stopping as soon as it is known to be too large, so neither a huge
-/// body nor a gzip bomb costs more than the limit in memory.
-async fn read_body(
-    headers: &HeaderMap,
-    mut payload: web::Payload,
-    gzip: bool,
-) -> Result<Vec<u8>, InboundError> {
-    let wire_limit = if gzip {
-        MAX_COMPRESSED_BYTES
-    } else {
-        MAX_BODY_BYTES
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > wire_limit as u64) {
-        return Err(InboundError::PayloadTooLarge);
-    }
-    let mut wire = Vec::with_capacity(declared.unwrap_or(1024).min(wire_limit as u64) as usize);
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| InboundError::InvalidJson {
-            line: 1,
-            column: 1,
-            message: "the request body could not be read".into(),
-        })?;
-        if wire.len() + chunk.len() > wire_limit {
-            return Err(InboundError::PayloadTooLarge);
-        }
-        wire.extend_from_slice(&chunk);
-    }
-    if !gzip {
-        return Ok(wire);
-    }
-    let mut body = Vec::new();
-    flate2::read::GzDecoder::new(wire.as_slice())
-        .take(MAX_BODY_BYTES as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|_| InboundError::InvalidJson {
-            line: 1,
-            column: 1,
-            message: "the body is not valid gzip".into(),
-        })?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(InboundError::PayloadTooLarge);
-    }
-    Ok(body)
-}
-
-async fn handle(
+/// The checks every request passes before its body is parsed, in the contract's order.
+/// Rejections before the lookup belong to no key; from the lookup on, to the key.
+async fn admit(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<HttpResponse, InboundError> {
+    max_body: usize,
+) -> Result<(AuthenticatedKey, Vec<u8>, Decision), Failure> {
     let headers = req.headers();
-    let key = api_key(headers)?;
-    check_content_type(headers)?;
-    let gzip = is_gzip(headers)?;
-    let body = read_body(headers, payload, gzip).await?;
+    let key = api_key(headers).map_err(|e| (e, None))?;
+    check_content_type(headers).map_err(|e| (e, None))?;
+    let gzip = is_gzip(headers).map_err(|e| (e, None))?;
+    let body = read_body(headers, payload, gzip, max_body)
+        .await
+        .map_err(|e| (e, None))?;
 
     let hash = key.hash();
     drop(key);
     let marks = state.last_used.clone();
-    let key = crate::db::run(&state.pool, move |conn| -> Result<_, InboundError> {
-        let key = lookup_key(conn, &hash)
-            .map_err(crate::db::DbError::from)?
-            .ok_or(InboundError::InvalidKey)?;
-        // Every authenticated request counts as a use, even one whose body then fails.
-        if key.state == KeyState::Active
-            && marks.claim(key.id)
-            && touch_last_used(conn, key.id).is_err()
-        {
-            marks.release(key.id);
-        }
-        Ok(key)
-    })
-    .await?;
+    let origin = headers.get(header::ORIGIN).map(|o| {
+        String::from_utf8_lossy(o.as_bytes())
+            .chars()
+            .take(200)
+            .collect::<String>()
+    });
+    let flagged_origin = origin.clone();
+    let key = crate::db::run(
+        &state.inbound_pool,
+        move |conn| -> Result<_, InboundError> {
+            let key = lookup_key(conn, &hash)
+                .map_err(DbError::from)?
+                .ok_or(InboundError::InvalidKey)?;
+            if key.state == KeyState::Active {
+                // Every authenticated request counts as a use, even one whose body then fails.
+                if marks.claim(key.id) && !touch_last_used(conn, key.id).unwrap_or(false) {
+                    marks.release(key.id);
+                }
+                if let Some(origin) = &flagged_origin {
+                    flag_browser_origin(conn, key.id, origin).map_err(DbError::from)?;
+                }
+            }
+            Ok(key)
+        },
+    )
+    .await
+    .map_err(|e| (e, None))?;
     if key.state == KeyState::Revoked {
-        return Err(InboundError::RevokedKey);
+        return Err((InboundError::RevokedKey, None));
     }
-    if headers.contains_key(header::ORIGIN) {
-        return Err(InboundError::BrowserOrigin);
+    if origin.is_some() {
+        return Err((InboundError::BrowserOrigin, None));
+    }
+    let decision = state.rate_limiter.check(key.id, 1);
+    if !decision.allowed {
+        return Err((InboundError::RateLimited, Some(decision)));
+    }
+    Ok((key, body, decision))
+}
+
+fn warnings_json(unknown: &[String], prefix: &str) -> Vec<serde_json::Value> {
+    unknown
+        .iter()
+        .map(|field| {
+            let field = if prefix.is_empty() {
+                field.clone()
+            } else {
+                format!("{prefix}.{field}")
+            };
+            serde_json::json!({"field": field, "code": "unknown_field"})
+        })
+        .collect()
+}
+
+/// The normalised event, as validate mode shows it.
+fn event_json(event: &ConversionEvent) -> serde_json::Value {
+    serde_json::json!({
+        "email": event.email.as_str(),
+        "email_sha256": event.email.sha256_hex(),
+        "event": event.event,
+        "value": event.value.as_ref().map(|v| v.to_plain_string()),
+        "currency": event.currency.as_ref().map(|c| c.as_str()),
+        "event_id": event.event_id,
+        "occurred_at": event.occurred_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        "click_id": event.click_id,
+        "properties": event.properties.as_deref().and_then(|p| serde_json::from_str::<Box<serde_json::value::RawValue>>(p).ok()),
+    })
+}
+
+async fn existing_ids(
+    state: &AppState,
+    key_id: Uuid,
+    event_ids: Vec<String>,
+) -> Result<HashMap<String, Uuid>, DbError> {
+    if event_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    crate::db::run(&state.inbound_pool, move |conn| {
+        let ids: Vec<&str> = event_ids.iter().map(String::as_str).collect();
+        existing_event_ids(conn, key_id, &ids).map_err(DbError::from)
+    })
+    .await
+}
+
+async fn handle_single(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Answer, Failure> {
+    let (key, body, rate) = admit(req, payload, state, MAX_BODY_BYTES).await?;
+    let failed = |e: InboundError| (e, Some(rate));
+    let parsed = parse_event_body(&body, chrono::Utc::now())
+        .map_err(|e| failed(e.into()))?
+        .map_err(|fields| failed(InboundError::Validation(fields)))?;
+    let warnings = warnings_json(&parsed.unknown_fields, "");
+    let key_id = key.id;
+
+    let mut body = if validate_only(req) {
+        let existing = existing_ids(
+            state,
+            key_id,
+            parsed.event.event_id.iter().cloned().collect(),
+        )
+        .await
+        .map_err(|e| failed(e.into()))?;
+        let mut body = serde_json::json!({
+            "status": "valid",
+            "would_be": if existing.is_empty() { "accepted" } else { "duplicate" },
+            "event": event_json(&parsed.event),
+        });
+        if let Some(original) = existing.values().next() {
+            body["duplicate_of"] = original.to_string().into();
+        }
+        (StatusCode::OK, body)
+    } else {
+        let event = parsed.event;
+        let outcome = crate::db::run(&state.inbound_pool, move |conn| {
+            store_events(
+                conn,
+                &[NewEvent {
+                    id: Uuid::new_v4(),
+                    key_id,
+                    event: &event,
+                }],
+            )
+            .map_err(DbError::from)
+        })
+        .await
+        .map_err(|e| failed(e.into()))?;
+        match outcome.first() {
+            Some(StoreOutcome::Accepted(id)) => (
+                StatusCode::ACCEPTED,
+                serde_json::json!({"id": id, "status": "accepted"}),
+            ),
+            Some(StoreOutcome::Duplicate(id)) => (
+                StatusCode::OK,
+                serde_json::json!({"id": id, "status": "duplicate"}),
+            ),
+            Some(StoreOutcome::KeyNoLongerActive) | None => {
+                return Err((InboundError::RevokedKey, None));
+            }
+        }
+    };
+    if !warnings.is_empty() {
+        body.1["warnings"] = warnings.into();
+    }
+    Ok(Answer {
+        status: body.0,
+        body: body.1,
+        rate,
+    })
+}
+
+/// Indexes of events that repeat the `event_id` of an earlier event in the same batch,
+/// mapped to that first event: only first occurrences go to the database.
+fn repeats_within(parsed: &[Result<ParsedEvent, Vec<FieldError>>]) -> HashMap<usize, usize> {
+    let mut first_with_id: HashMap<&str, usize> = HashMap::new();
+    let mut repeat_of = HashMap::new();
+    for (index, result) in parsed.iter().enumerate() {
+        if let Some(event_id) = result
+            .as_ref()
+            .ok()
+            .and_then(|p| p.event.event_id.as_deref())
+        {
+            match first_with_id.get(event_id) {
+                Some(first) => {
+                    repeat_of.insert(index, *first);
+                }
+                None => {
+                    first_with_id.insert(event_id, index);
+                }
+            }
+        }
+    }
+    repeat_of
+}
+
+async fn handle_batch(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Answer, Failure> {
+    let (key, body, rate) = admit(req, payload, state, MAX_BATCH_BODY_BYTES).await?;
+    let failed = |e: InboundError| (e, Some(rate));
+    let batch = parse_batch_body(&body).map_err(failed)?;
+    let now = chrono::Utc::now();
+    let parsed: Vec<Result<ParsedEvent, Vec<FieldError>>> = batch
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| parse_raw_event(raw, &format!("events[{i}]"), now))
+        .collect();
+    let repeat_of = repeats_within(&parsed);
+    let key_id = key.id;
+    let to_store: Vec<(usize, Uuid, ConversionEvent)> = parsed
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| !repeat_of.contains_key(index))
+        .filter_map(|(index, r)| {
+            r.as_ref()
+                .ok()
+                .map(|p| (index, Uuid::new_v4(), p.event.clone()))
+        })
+        .collect();
+
+    let validate = validate_only(req);
+    let mut outcomes: HashMap<usize, StoreOutcome> = HashMap::new();
+    if validate {
+        let event_ids = to_store
+            .iter()
+            .filter_map(|(_, _, e)| e.event_id.clone())
+            .collect();
+        let existing = existing_ids(state, key_id, event_ids)
+            .await
+            .map_err(|e| failed(e.into()))?;
+        for (index, id, event) in &to_store {
+            let original = event.event_id.as_deref().and_then(|e| existing.get(e));
+            outcomes.insert(
+                *index,
+                original.map_or(StoreOutcome::Accepted(*id), |o| StoreOutcome::Duplicate(*o)),
+            );
+        }
+    } else if !to_store.is_empty() {
+        // All valid events in one statement, so one transaction.
+        let stored = crate::db::run(&state.inbound_pool, move |conn| {
+            let rows: Vec<NewEvent<'_>> = to_store
+                .iter()
+                .map(|(_, id, event)| NewEvent {
+                    id: *id,
+                    key_id,
+                    event,
+                })
+                .collect();
+            let outcomes = store_events(conn, &rows).map_err(DbError::from)?;
+            Ok::<_, DbError>(
+                to_store
+                    .iter()
+                    .map(|(index, _, _)| *index)
+                    .zip(outcomes)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await
+        .map_err(|e| failed(e.into()))?;
+        if stored
+            .iter()
+            .any(|(_, outcome)| *outcome == StoreOutcome::KeyNoLongerActive)
+        {
+            return Err((InboundError::RevokedKey, None));
+        }
+        outcomes.extend(stored);
+    }
+    for (index, first) in &repeat_of {
+        if let Some(StoreOutcome::Accepted(id) | StoreOutcome::Duplicate(id)) =
+            outcomes.get(first).copied()
+        {
+            outcomes.insert(*index, StoreOutcome::Duplicate(id));
+        }
     }
 
-    let parsed = parse_event_body(&body, chrono::Utc::now())?.map_err(InboundError::Validation)?;
-    let key_id = key.id;
-    let event = parsed.event;
-    let outcome = crate::db::run(&state.pool, move |conn| {
-        store_event(conn, key_id, &event).map_err(crate::db::DbError::from)
-    })
-    .await?;
-    let warnings: Vec<_> = parsed
-        .unknown_fields
+    let request_id = request_id_of(req);
+    let (mut accepted, mut duplicates, mut rejected) = (0usize, 0usize, 0usize);
+    let results: Vec<serde_json::Value> = parsed
         .iter()
-        .map(|field| serde_json::json!({"field": field, "code": "unknown_field"}))
+        .enumerate()
+        .map(|(index, result)| {
+            let mut item = match (result, outcomes.get(&index)) {
+                (Ok(_), Some(StoreOutcome::Accepted(id))) => {
+                    accepted += 1;
+                    serde_json::json!({"index": index, "status": 202, "id": id})
+                }
+                (Ok(_), Some(StoreOutcome::Duplicate(id))) => {
+                    duplicates += 1;
+                    serde_json::json!({"index": index, "status": 200, "id": id, "duplicate": true})
+                }
+                (result, _) => {
+                    rejected += 1;
+                    let fields = result.as_ref().err().cloned().unwrap_or_default();
+                    serde_json::json!({"index": index, "status": 422, "error": InboundError::Validation(fields).to_json(&request_id)})
+                }
+            };
+            if let Ok(p) = result {
+                let warnings = warnings_json(&p.unknown_fields, &format!("events[{index}]"));
+                if !warnings.is_empty() {
+                    item["warnings"] = warnings.into();
+                }
+                if validate {
+                    item["event"] = event_json(&p.event);
+                }
+            }
+            if validate {
+                let would_be = match item["status"].as_u64() {
+                    Some(202) => "accepted",
+                    Some(200) => "duplicate",
+                    _ => "rejected",
+                };
+                item["would_be"] = would_be.into();
+                if would_be == "accepted"
+                    && let Some(object) = item.as_object_mut()
+                {
+                    // Nothing was stored, so there is no id yet.
+                    object.remove("id");
+                }
+            }
+            item
+        })
         .collect();
-    let (status, mut body) = match outcome {
-        StoreOutcome::Accepted(id) => (
-            StatusCode::ACCEPTED,
-            serde_json::json!({"id": id, "status": "accepted"}),
-        ),
-        StoreOutcome::Duplicate(id) => (
-            StatusCode::OK,
-            serde_json::json!({"id": id, "status": "duplicate"}),
-        ),
-        StoreOutcome::KeyNoLongerActive => return Err(InboundError::RevokedKey),
-    };
+    let mut body = serde_json::json!({"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "results": results});
+    let warnings = warnings_json(&batch.unknown_fields, "");
     if !warnings.is_empty() {
         body["warnings"] = warnings.into();
     }
-    Ok(HttpResponse::build(status)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use actix_web::http::header::{HeaderName, HeaderValue};
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (k, v) in pairs {
-            map.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        map
-    }
-
-    #[test]
-    fn content_types() {
-        assert!(
-            check_content_type(&headers(&[(
-                "content-type",
-                "application/json; charset=utf-8"
-            )]))
-            .is_ok()
-        );
-        assert!(check_content_type(&headers(&[("content-type", "Application/JSON")])).is_ok());
-        assert!(check_content_type(&headers(&[("content-type", "text/plain")])).is_err());
-        assert!(check_content_type(&headers(&[])).is_err());
-    }
-
-    #[test]
-    fn key_headers() {
-        let key = PlainKey::generate().unwrap();
-        let k = key.expose();
-        assert!(matches!(
-            api_key(&headers(&[])),
-            Err(InboundError::MissingKey)
-        ));
-        assert!(matches!(
-            api_key(&headers(&[("x-cc-api-key", "  ")])),
-            Err(InboundError::MissingKey)
-        ));
-        assert!(api_key(&headers(&[("X-CC-API-KEY", &format!("  {k} "))])).is_ok());
-        assert!(api_key(&headers(&[("authorization", &format!("Bearer {k}"))])).is_ok());
-        assert!(
-            api_key(&headers(&[
-                ("x-cc-api-key", k),
-                ("authorization", &format!("bearer {k}"))
-            ]))
-            .is_ok()
-        );
-        let other = PlainKey::generate().unwrap();
-        assert!(matches!(
-            api_key(&headers(&[
-                ("x-cc-api-key", k),
-                ("authorization", &format!("Bearer {}", other.expose()))
-            ])),
-            Err(InboundError::InvalidKey)
-        ));
-        assert!(matches!(
-            api_key(&headers(&[("x-cc-api-key", "cc_x")])),
-            Err(InboundError::InvalidKey)
-        ));
-    }
+    let status = if validate {
+        body["validate"] = true.into();
+        StatusCode::OK
+    } else if rejected == 0 {
+        StatusCode::ACCEPTED
+    } else if accepted + duplicates == 0 {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    Ok(Answer { status, body, rate })
 }

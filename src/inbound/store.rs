@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::payload::ConversionEvent;
@@ -90,18 +90,34 @@ impl LastUsedMarks {
 }
 
 /// A short statement of its own, outside any event transaction, so it never holds the
-/// key row while inserts (whose foreign key check share-locks that row) wait.
-pub fn touch_last_used(conn: &mut PgConnection, key_id: Uuid) -> QueryResult<usize> {
-    diesel::update(
-        inbound_keys::table
-            .filter(inbound_keys::id.eq(key_id))
-            .filter(inbound_keys::revoked_at.is_null()),
+/// key row while inserts (whose foreign-key check share-locks that row) wait. `SKIP
+/// LOCKED` means a key row locked elsewhere skips this write instead of waiting; the
+/// caller then lets the next request try again.
+pub fn touch_last_used(conn: &mut PgConnection, key_id: Uuid) -> QueryResult<bool> {
+    diesel::sql_query(
+        "UPDATE inbound_keys SET last_used_at = now()
+          WHERE id = (SELECT id FROM inbound_keys WHERE id = $1 AND revoked_at IS NULL FOR NO KEY UPDATE SKIP LOCKED)",
     )
-    .set(inbound_keys::last_used_at.eq(diesel::dsl::now))
+    .bind::<SqlUuid, _>(key_id)
     .execute(conn)
+    .map(|updated| updated == 1)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Remembers that the key was sent from a web page (the tab warns about it).
+pub fn flag_browser_origin(
+    conn: &mut PgConnection,
+    key_id: Uuid,
+    origin: &str,
+) -> QueryResult<usize> {
+    diesel::update(inbound_keys::table.filter(inbound_keys::id.eq(key_id)))
+        .set((
+            inbound_keys::browser_origin.eq(origin),
+            inbound_keys::browser_origin_seen_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreOutcome {
     Accepted(Uuid),
     /// The domain already has an event with this `event_id`: the original's id.
@@ -110,57 +126,121 @@ pub enum StoreOutcome {
     KeyNoLongerActive,
 }
 
+/// One event to store, with the id it will get and the key that sent it.
+pub struct NewEvent<'a> {
+    pub id: Uuid,
+    pub key_id: Uuid,
+    pub event: &'a ConversionEvent,
+}
+
 #[derive(QueryableByName)]
 struct IdRow {
     #[diesel(sql_type = SqlUuid)]
     id: Uuid,
 }
 
-/// Stores one event. The key's state is checked inside the INSERT itself, so a revoke
-/// that commits before this statement is always honoured; `ON CONFLICT` makes retries
-/// with the same `event_id` store nothing new, also when they arrive together.
-pub fn store_event(
+#[derive(QueryableByName)]
+struct ExistingRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    key_id: Uuid,
+    #[diesel(sql_type = Text)]
+    event_id: String,
+}
+
+/// Stores events in one transaction with one constant-shape statement (arrays, not a
+/// VALUES list per batch size). The key's state is checked inside the INSERT itself, so
+/// a revoke that commits before it is always honoured; `ON CONFLICT` makes retries with
+/// the same `event_id` store nothing new, also when they arrive together. Outcomes come
+/// back in input order. Nothing is reported accepted before the commit.
+pub fn store_events(
+    conn: &mut PgConnection,
+    events: &[NewEvent<'_>],
+) -> QueryResult<Vec<StoreOutcome>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.transaction(|conn| {
+        let inserted: Vec<IdRow> = diesel::sql_query(
+            "INSERT INTO conversion_events
+                 (id, domain_id, inbound_key_id, key_name, email, email_sha256, event, value, currency,
+                  event_id, click_id, occurred_at, properties)
+             SELECT e.id, k.domain_id, k.id, k.name, e.email, e.email_sha256, e.event, e.value, e.currency,
+                    e.event_id, e.click_id, COALESCE(e.occurred_at, now()), e.properties::jsonb
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::numeric[],
+                           $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+                    WITH ORDINALITY AS e(id, key_id, email, email_sha256, event, value, currency,
+                                         event_id, click_id, occurred_at, properties, ord)
+               JOIN inbound_keys k ON k.id = e.key_id AND k.revoked_at IS NULL
+              ORDER BY e.ord
+             ON CONFLICT (domain_id, event_id) DO NOTHING
+             RETURNING id",
+        )
+        .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(events.iter().map(|e| e.key_id).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(events.iter().map(|e| e.event.email.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(events.iter().map(|e| e.event.email.sha256_hex()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(events.iter().map(|e| e.event.event.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Numeric>>, _>(events.iter().map(|e| e.event.value.as_ref()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.currency.as_ref().map(|c| c.as_str())).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.event_id.as_deref()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.click_id.as_deref()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Timestamptz>>, _>(events.iter().map(|e| e.event.occurred_at).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.properties.as_deref()).collect::<Vec<_>>())
+        .load(conn)?;
+        let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|r| r.id).collect();
+
+        // Rows not inserted are duplicates of a stored event, or their key went inactive.
+        let missing: Vec<&NewEvent<'_>> = events.iter().filter(|e| !inserted.contains(&e.id) && e.event.event_id.is_some()).collect();
+        let mut originals: HashMap<(Uuid, &str), Uuid> = HashMap::new();
+        let existing: Vec<ExistingRow> = if missing.is_empty() {
+            Vec::new()
+        } else {
+            find_existing(conn, missing.iter().map(|e| (e.key_id, e.event.event_id.as_deref().unwrap_or_default())))?
+        };
+        for row in &existing {
+            originals.insert((row.key_id, row.event_id.as_str()), row.id);
+        }
+        Ok(events
+            .iter()
+            .map(|e| {
+                if inserted.contains(&e.id) {
+                    return StoreOutcome::Accepted(e.id);
+                }
+                e.event
+                    .event_id
+                    .as_deref()
+                    .and_then(|event_id| originals.get(&(e.key_id, event_id)))
+                    .map_or(StoreOutcome::KeyNoLongerActive, |id| StoreOutcome::Duplicate(*id))
+            })
+            .collect())
+    })
+}
+
+/// Stored events of the keys' domains with these `event_id`s (only for active keys).
+fn find_existing<'a>(
+    conn: &mut PgConnection,
+    pairs: impl Iterator<Item = (Uuid, &'a str)>,
+) -> QueryResult<Vec<ExistingRow>> {
+    let (key_ids, event_ids): (Vec<Uuid>, Vec<&str>) = pairs.unzip();
+    diesel::sql_query(
+        "SELECT c.id, d.key_id, c.event_id
+           FROM unnest($1::uuid[], $2::text[]) AS d(key_id, event_id)
+           JOIN inbound_keys k ON k.id = d.key_id AND k.revoked_at IS NULL
+           JOIN conversion_events c ON c.domain_id = k.domain_id AND c.event_id = d.event_id",
+    )
+    .bind::<Array<SqlUuid>, _>(key_ids)
+    .bind::<Array<Text>, _>(event_ids)
+    .load(conn)
+}
+
+/// For validate mode: which of these `event_id`s the key's domain already has.
+pub fn existing_event_ids(
     conn: &mut PgConnection,
     key_id: Uuid,
-    event: &ConversionEvent,
-) -> QueryResult<StoreOutcome> {
-    let inserted = diesel::sql_query(
-        "INSERT INTO conversion_events
-             (domain_id, inbound_key_id, key_name, email, email_sha256, event, value, currency,
-              event_id, click_id, occurred_at, properties)
-         SELECT k.domain_id, k.id, k.name, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, now()), $10::jsonb
-           FROM inbound_keys k
-          WHERE k.id = $1 AND k.revoked_at IS NULL
-         ON CONFLICT (domain_id, event_id) DO NOTHING
-         RETURNING id",
-    )
-    .bind::<SqlUuid, _>(key_id)
-    .bind::<Text, _>(event.email.as_str())
-    .bind::<Text, _>(event.email.sha256_hex())
-    .bind::<Text, _>(&event.event)
-    .bind::<Nullable<Numeric>, _>(event.value.as_ref())
-    .bind::<Nullable<Text>, _>(event.currency.as_ref().map(|c| c.as_str()))
-    .bind::<Nullable<Text>, _>(event.event_id.as_deref())
-    .bind::<Nullable<Text>, _>(event.click_id.as_deref())
-    .bind::<Nullable<Timestamptz>, _>(event.occurred_at)
-    .bind::<Nullable<Text>, _>(event.properties.as_deref())
-    .get_result::<IdRow>(conn)
-    .optional()?;
-    if let Some(row) = inserted {
-        return Ok(StoreOutcome::Accepted(row.id));
-    }
-    if let Some(event_id) = &event.event_id {
-        let original = diesel::sql_query(
-            "SELECT e.id FROM conversion_events e JOIN inbound_keys k ON k.domain_id = e.domain_id
-              WHERE k.id = $1 AND k.revoked_at IS NULL AND e.event_id = $2",
-        )
-        .bind::<SqlUuid, _>(key_id)
-        .bind::<Text, _>(event_id)
-        .get_result::<IdRow>(conn)
-        .optional()?;
-        if let Some(row) = original {
-            return Ok(StoreOutcome::Duplicate(row.id));
-        }
-    }
-    Ok(StoreOutcome::KeyNoLongerActive)
+    event_ids: &[&str],
+) -> QueryResult<HashMap<String, Uuid>> {
+    let rows = find_existing(conn, event_ids.iter().map(|id| (key_id, *id)))?;
+    Ok(rows.into_iter().map(|r| (r.event_id, r.id)).collect())
 }

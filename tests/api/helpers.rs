@@ -17,8 +17,9 @@ pub const PASSWORD: &str = "correct horse battery staple 9";
 
 /// The server tests run against; override with CC_TEST_DATABASE_URL (any database on it).
 pub fn admin_url() -> String {
-    std::env::var("CC_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("CC_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned()
+    })
 }
 
 fn url_for(db: &str) -> String {
@@ -152,11 +153,13 @@ pub fn test_settings(db_url: &str) -> Settings {
         public_inbound_url: cleanclicks::config::DEFAULT_INBOUND_URL_TEMPLATE.to_owned(),
         https: false,
         db_pool_size: 8,
+        admin_pool_size: 4,
         db_checkout_timeout: std::time::Duration::from_secs(2),
         workers: 2,
         session_idle: chrono::Duration::minutes(30),
         session_max: chrono::Duration::hours(12),
         secrets: Secrets::derive(&secret),
+        rate_limit: Default::default(),
     }
 }
 
@@ -164,6 +167,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: std::sync::Arc<TestDb>,
+    /// The running server's pools and settings, for tests that hold connections.
+    pub state: cleanclicks::startup::AppState,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -193,18 +198,15 @@ pub async fn spawn_app_on(
 ) -> TestApp {
     let mut settings = test_settings(&db.url);
     customise(&mut settings);
-    let pool = cleanclicks::db::build_pool(
-        &settings.database_url,
-        settings.db_pool_size,
-        settings.db_checkout_timeout,
-    );
-    let app = Application::build(settings.clone(), pool).expect("server builds");
+    let app = Application::build(settings).expect("server builds");
+    let state = app.state.clone();
     let address = format!("http://127.0.0.1:{}", app.port);
     let server = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: client(),
         db,
+        state,
         server,
     }
 }

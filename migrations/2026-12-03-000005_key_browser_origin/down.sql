@@ -1,0 +1,3 @@
+ALTER TABLE inbound_keys
+    DROP COLUMN browser_origin,
+    DROP COLUMN browser_origin_seen_at;
