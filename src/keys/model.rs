@@ -17,6 +17,9 @@ pub struct KeyRow {
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Set by the inbound endpoint's browser-exposure guard.
+    pub browser_origin: Option<String>,
+    pub browser_origin_seen_at: Option<DateTime<Utc>>,
 }
 
 impl KeyRow {

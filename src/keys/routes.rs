@@ -38,6 +38,8 @@ pub struct KeyView {
     pub active: bool,
     pub revoked_relative: String,
     pub revoked_exact: String,
+    /// (origin, when) if the key was sent from a web page.
+    pub seen_from_browser: Option<(String, String)>,
 }
 
 impl KeyView {
@@ -62,6 +64,11 @@ impl KeyView {
                 .map(|at| relative_time(at, now))
                 .unwrap_or_default(),
             revoked_exact: key.revoked_at.map(exact_time).unwrap_or_default(),
+            seen_from_browser: key
+                .browser_origin
+                .clone()
+                .zip(key.browser_origin_seen_at)
+                .map(|(origin, at)| (origin, relative_time(at, now))),
         }
     }
 }

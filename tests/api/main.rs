@@ -4,6 +4,7 @@ mod auth;
 mod cli;
 mod helpers;
 mod inbound;
+mod inbound_contract;
 mod keys_lifecycle;
 mod plan_limits;
 mod tenancy;
