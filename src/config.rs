@@ -86,6 +86,8 @@ pub struct Settings {
     pub session_max: chrono::Duration,
     pub secrets: Secrets,
     pub rate_limit: crate::inbound::rate_limit::RateLimitConfig,
+    /// Proxies whose `X-Forwarded-For` is believed (`CC_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<crate::net::Cidr>,
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -202,6 +204,12 @@ impl Settings {
             )?),
             session_max: chrono::Duration::hours(parse_number("CC_SESSION_MAX_HOURS", 12i64, 1)?),
             secrets,
+            trusted_proxies: match var("CC_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(raw) => {
+                    crate::net::parse_list(&raw).map_err(|e| bad("CC_TRUSTED_PROXIES", e))?
+                }
+            },
             rate_limit: match var("CC_RATE_LIMIT") {
                 None => Default::default(),
                 Some(raw) => crate::inbound::rate_limit::RateLimitConfig::parse(&raw)

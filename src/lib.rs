@@ -10,6 +10,7 @@ pub mod email;
 pub mod error;
 pub mod inbound;
 pub mod keys;
+pub mod net;
 pub mod schema;
 pub mod startup;
 pub mod telemetry;

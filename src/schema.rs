@@ -85,7 +85,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    key_audit_events (id) {
+        id -> Uuid,
+        domain_id -> Uuid,
+        key_id -> Uuid,
+        key_name -> Text,
+        action -> Text,
+        actor_user_id -> Nullable<Uuid>,
+        actor_email -> Text,
+        source_ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Int8,
+        email -> Text,
+        ip -> Text,
+        at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(key_audit_events -> domains (domain_id));
 diesel::joinable!(domains -> accounts (account_id));
 diesel::joinable!(admin_sessions -> users (user_id));
 diesel::joinable!(inbound_keys -> domains (domain_id));
@@ -101,4 +126,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     inbound_keys,
     key_create_tokens,
     conversion_events,
+    key_audit_events,
+    login_failures,
 );

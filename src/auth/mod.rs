@@ -4,5 +4,6 @@ pub mod csrf;
 pub mod password;
 pub mod routes;
 pub mod session;
+pub mod throttle;
 
 pub use session::CurrentUser;

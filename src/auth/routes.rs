@@ -3,13 +3,14 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
 
-use super::password;
 use super::session::{CurrentUser, TypedSession, sign_in, sign_out};
+use super::{password, throttle};
 use crate::accounts::store::find_user_by_email;
 use crate::email::Email;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::web::html;
+use crate::web::{html, html_with_status};
+use actix_web::http::StatusCode;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -74,17 +75,49 @@ pub async fn login(
     {
         return Err(AppError::CsrfRejected);
     }
-    let email = Email::parse(&form.email).ok();
-    let user = match email {
-        Some(email) => {
-            crate::db::run(&state.pool, move |conn| {
-                find_user_by_email(conn, &email).map_err(AppError::from)
-            })
-            .await?
-        }
-        None => None,
+    let render_error = |status: StatusCode, error: &str| -> Result<HttpResponse, AppError> {
+        let page = LoginPage {
+            csrf_token: super::csrf::token(&state.settings.secrets.csrf_key, &anonymous),
+            email: form.email.trim(),
+            error: Some(error),
+            notice: None,
+        };
+        html_with_status(status, page.render()?)
     };
-    let candidate = form.password;
+    // Throttling keys on what was typed (bounded), valid address or not.
+    let throttle_email: String = form.email.trim().to_lowercase().chars().take(254).collect();
+    let ip = crate::net::request_client_ip(&req, &state.settings.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let email = Email::parse(&form.email).ok();
+    let (user, retry_at) = {
+        let (throttle_email, ip) = (throttle_email.clone(), ip.clone());
+        crate::db::run(&state.pool, move |conn| -> Result<_, AppError> {
+            let retry_at = throttle::retry_at(conn, &throttle_email, &ip)?;
+            let user = match (&email, retry_at) {
+                (Some(email), None) => find_user_by_email(conn, email)?,
+                _ => None,
+            };
+            Ok((user, retry_at))
+        })
+        .await?
+    };
+    if let Some(retry_at) = retry_at {
+        let minutes = ((retry_at - chrono::Utc::now()).num_seconds().max(1) + 59) / 60;
+        tracing::warn!(ip = %ip, "sign-in throttled");
+        let message = format!(
+            "Too many failed sign-in attempts. Try again in {minutes} minute{} (at {} UTC).",
+            if minutes == 1 { "" } else { "s" },
+            retry_at.format("%H:%M")
+        );
+        let mut response = render_error(StatusCode::TOO_MANY_REQUESTS, &message)?;
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(minutes as u64 * 60),
+        );
+        return Ok(response);
+    }
+    let candidate = form.password.clone();
     let verified_user = web::block(move || match user {
         Some(user)
             if password::verify(&candidate, &user.password_hash) && user.disabled_at.is_none() =>
@@ -103,20 +136,22 @@ pub async fn login(
     match verified_user {
         Some(user) => {
             tracing::info!(user_id = %user.id, "signed in");
+            crate::db::run(&state.pool, move |conn| {
+                throttle::clear(conn, &throttle_email, &ip).map_err(AppError::from)
+            })
+            .await?;
             sign_in(&req, &state, user.id).await?;
             Ok(HttpResponse::SeeOther()
                 .insert_header(("Location", "/configuration"))
                 .finish())
         }
         None => {
-            tracing::info!("sign-in failed");
-            let page = LoginPage {
-                csrf_token: super::csrf::token(&state.settings.secrets.csrf_key, &anonymous),
-                email: form.email.trim(),
-                error: Some(LOGIN_FAILED),
-                notice: None,
-            };
-            html(page.render()?)
+            tracing::info!(ip = %ip, "sign-in failed");
+            crate::db::run(&state.pool, move |conn| {
+                throttle::record_failure(conn, &throttle_email, &ip).map_err(AppError::from)
+            })
+            .await?;
+            render_error(StatusCode::OK, LOGIN_FAILED)
         }
     }
 }

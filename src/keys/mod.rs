@@ -1,5 +1,6 @@
 //! Inbound integration keys: the secret, the rows, and the admin tab.
 
+pub mod audit;
 pub mod model;
 pub mod name;
 pub mod routes;

@@ -6,6 +6,7 @@ use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::audit::{self, Actor, AuditAction};
 use super::model::ListedKey;
 use super::name::KeyName;
 use super::secret::masked;
@@ -153,6 +154,9 @@ struct TabPage {
     usage: Usage,
     can_manage: bool,
     form: CreateForm,
+    audit: Vec<AuditView>,
+    audit_page: i64,
+    audit_more: bool,
 }
 
 #[derive(Template)]
@@ -236,6 +240,14 @@ impl Action {
         }
     }
 
+    fn audit(self) -> AuditAction {
+        match self {
+            Action::Revoke => AuditAction::Revoke,
+            Action::Restore => AuditAction::Restore,
+            Action::Delete => AuditAction::Delete,
+        }
+    }
+
     pub fn is_delete(self) -> bool {
         self == Action::Delete
     }
@@ -262,6 +274,23 @@ async fn domain_for(
         Ok((domain, all))
     })
     .await
+}
+
+/// Who is acting and from where, for the audit trail.
+fn actor(req: &HttpRequest, user: &CurrentUser, state: &AppState) -> Actor {
+    let user_agent = req.headers().get("user-agent").map(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .chars()
+            .take(300)
+            .collect()
+    });
+    Actor {
+        user_id: user.user.id,
+        email: user.user.email.clone(),
+        ip: crate::net::request_client_ip(req, &state.settings.trusted_proxies)
+            .map(|ip| ip.to_string()),
+        user_agent,
+    }
 }
 
 fn parse_key_id(raw: &str) -> Result<Uuid, AppError> {
@@ -321,9 +350,16 @@ pub async fn tab(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<String>,
+    query: web::Query<TabQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (domain, domains) = domain_for(&state, &user, &path).await?;
     let (usage, keys) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+    let audit_page = query.audit_page.unwrap_or(0).clamp(0, 10_000);
+    let domain_id = domain.id;
+    let (audit, audit_more) = crate::db::run(&state.pool, move |conn| {
+        audit::page(conn, domain_id, audit_page).map_err(AppError::from)
+    })
+    .await?;
     let now = Utc::now();
     let flash = TypedSession::of(&req).take_flash();
     let page = TabPage {
@@ -335,9 +371,54 @@ pub async fn tab(
         usage,
         can_manage: user.role().can_manage_keys(),
         form: CreateForm::blank(&domain.hostname),
+        audit: audit.iter().map(|e| AuditView::from(e, now)).collect(),
+        audit_page,
+        audit_more,
         domain: domain.hostname,
     };
     html(page.render()?)
+}
+
+#[derive(serde::Deserialize)]
+pub struct TabQuery {
+    audit_page: Option<i64>,
+}
+
+/// An audit row as the tab shows it.
+pub struct AuditView {
+    pub when: String,
+    pub exact: String,
+    pub actor: String,
+    pub action: &'static str,
+    pub key_name: String,
+    pub source: String,
+}
+
+impl AuditView {
+    fn from(event: &audit::AuditEvent, now: chrono::DateTime<Utc>) -> Self {
+        let action = match event.action.as_str() {
+            "create" => "Created",
+            "revoke" => "Revoked",
+            "restore" => "Restored",
+            "delete" => "Deleted",
+            "roll" => "Rolled",
+            _ => "Changed",
+        };
+        let source = match (&event.source_ip, &event.user_agent) {
+            (Some(ip), Some(ua)) => format!("{ip} · {}", ua.chars().take(60).collect::<String>()),
+            (Some(ip), None) => ip.clone(),
+            (None, Some(ua)) => ua.chars().take(60).collect(),
+            (None, None) => "unknown".to_owned(),
+        };
+        Self {
+            when: relative_time(event.at, now),
+            exact: exact_time(event.at),
+            actor: event.actor_email.clone(),
+            action,
+            key_name: event.key_name.clone(),
+            source,
+        }
+    }
 }
 
 /// The create form as a page of its own: the no-JavaScript path, and where name
@@ -412,11 +493,11 @@ pub async fn create(
             return show_form_error(usage, e.to_string());
         }
     };
-    let (domain_id, user_id) = (domain.id, user.user.id);
+    let domain_id = domain.id;
     let created = {
-        let name = name.clone();
+        let (name, actor) = (name.clone(), actor(&req, &user, &state));
         crate::db::run(&state.pool, move |conn| {
-            store::create_key(conn, domain_id, user_id, &name, form_token)
+            store::create_key(conn, domain_id, &actor, &name, form_token)
         })
         .await
     };
@@ -556,13 +637,9 @@ pub async fn act(
         return html_with_status(StatusCode::UNPROCESSABLE_ENTITY, page.render()?);
     }
 
+    let actor = actor(&req, &user, &state);
     let done = crate::db::run(&state.pool, move |conn| {
-        match action {
-            Action::Revoke => store::revoke_key(conn, domain_id, key_id),
-            Action::Restore => store::restore_key(conn, domain_id, key_id),
-            Action::Delete => store::delete_key(conn, domain_id, key_id),
-        }
-        .map_err(AppError::from)
+        store::change_key(conn, domain_id, key_id, action.audit(), &actor).map_err(AppError::from)
     })
     .await?
     .ok_or(AppError::NotFound)?;

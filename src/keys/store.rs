@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use uuid::Uuid;
 
+use super::audit::{self, Actor, AuditAction};
 use super::model::{KeyRow, ListedKey};
 use super::name::KeyName;
 use super::secret::PlainKey;
@@ -86,10 +87,11 @@ pub fn name_taken(conn: &mut PgConnection, domain_id: Uuid, name: &KeyName) -> Q
 pub fn create_key(
     conn: &mut PgConnection,
     domain_id: Uuid,
-    user_id: Uuid,
+    actor: &Actor,
     name: &KeyName,
     form_token: Uuid,
 ) -> Result<CreatedKey, CreateKeyError> {
+    let user_id = actor.user_id;
     let plain = PlainKey::generate()?;
     conn.transaction(|conn| {
         let account_id: Uuid = domains::table
@@ -138,61 +140,63 @@ pub fn create_key(
                 }
                 other => other.into(),
             })?;
+        audit::record(
+            conn,
+            actor,
+            AuditAction::Create,
+            domain_id,
+            row.id,
+            &row.name,
+        )?;
         Ok(CreatedKey { row, plain })
     })
 }
 
-/// Revokes an active key; `None` when the key does not exist on this domain.
-/// Authentication reads `revoked_at` from the database on every request, so the very
-/// next request with this key is refused, on every instance.
-pub fn revoke_key(
+/// Revokes, restores or deletes a key of the domain and records it in the audit trail,
+/// in one transaction. `None` when the key does not exist on this domain. Revoking a
+/// revoked key (or restoring an active one) changes nothing and records nothing.
+///
+/// Authentication reads `revoked_at` inside every insert, so a revoke stops the key on
+/// the very next request, on every instance; no cache can outlive it.
+pub fn change_key(
     conn: &mut PgConnection,
     domain_id: Uuid,
     key_id: Uuid,
+    action: AuditAction,
+    actor: &Actor,
 ) -> QueryResult<Option<KeyRow>> {
-    diesel::update(
-        inbound_keys::table
+    conn.transaction(|conn| {
+        let this_key = inbound_keys::table
             .filter(inbound_keys::id.eq(key_id))
-            .filter(inbound_keys::domain_id.eq(domain_id)),
-    )
-    // Revoking twice keeps the first revocation time.
-    .set(inbound_keys::revoked_at.eq(diesel::dsl::sql::<
-        diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-    >("COALESCE(revoked_at, now())")))
-    .returning(KeyRow::as_returning())
-    .get_result(conn)
-    .optional()
-}
-
-pub fn restore_key(
-    conn: &mut PgConnection,
-    domain_id: Uuid,
-    key_id: Uuid,
-) -> QueryResult<Option<KeyRow>> {
-    diesel::update(
-        inbound_keys::table
-            .filter(inbound_keys::id.eq(key_id))
-            .filter(inbound_keys::domain_id.eq(domain_id)),
-    )
-    .set(inbound_keys::revoked_at.eq(None::<chrono::DateTime<chrono::Utc>>))
-    .returning(KeyRow::as_returning())
-    .get_result(conn)
-    .optional()
-}
-
-/// Deletes a key. Its events stay: `conversion_events.inbound_key_id` becomes NULL and
-/// the name they were delivered under is kept in `key_name`.
-pub fn delete_key(
-    conn: &mut PgConnection,
-    domain_id: Uuid,
-    key_id: Uuid,
-) -> QueryResult<Option<KeyRow>> {
-    diesel::delete(
-        inbound_keys::table
-            .filter(inbound_keys::id.eq(key_id))
-            .filter(inbound_keys::domain_id.eq(domain_id)),
-    )
-    .returning(KeyRow::as_returning())
-    .get_result(conn)
-    .optional()
+            .filter(inbound_keys::domain_id.eq(domain_id));
+        let changed = match action {
+            AuditAction::Revoke => {
+                diesel::update(this_key.filter(inbound_keys::revoked_at.is_null()))
+                    .set(inbound_keys::revoked_at.eq(diesel::dsl::now))
+                    .returning(KeyRow::as_returning())
+                    .get_result(conn)
+                    .optional()?
+            }
+            AuditAction::Restore => {
+                diesel::update(this_key.filter(inbound_keys::revoked_at.is_not_null()))
+                    .set(inbound_keys::revoked_at.eq(None::<chrono::DateTime<chrono::Utc>>))
+                    .returning(KeyRow::as_returning())
+                    .get_result(conn)
+                    .optional()?
+            }
+            // Its events stay: `inbound_key_id` becomes NULL and `key_name` keeps the name.
+            AuditAction::Delete => diesel::delete(this_key)
+                .returning(KeyRow::as_returning())
+                .get_result(conn)
+                .optional()?,
+            AuditAction::Create => None,
+        };
+        match changed {
+            Some(row) => {
+                audit::record(conn, actor, action, domain_id, row.id, &row.name)?;
+                Ok(Some(row))
+            }
+            None => find_key(conn, domain_id, key_id),
+        }
+    })
 }

@@ -160,6 +160,7 @@ pub fn test_settings(db_url: &str) -> Settings {
         session_max: chrono::Duration::hours(12),
         secrets: Secrets::derive(&secret),
         rate_limit: Default::default(),
+        trusted_proxies: Vec::new(),
     }
 }
 
