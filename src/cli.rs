@@ -76,6 +76,12 @@ enum UserCommand {
     },
     /// Set a user's password (CC_PASSWORD or a prompt) and end all their sessions.
     SetPassword { email: String },
+    /// Change a user's role: owner, admin or viewer.
+    SetRole { email: String, role: String },
+    /// Stop a user from signing in and end all their sessions at once.
+    Disable { email: String },
+    /// Let a disabled user sign in again.
+    Enable { email: String },
 }
 
 #[derive(Subcommand)]
@@ -118,6 +124,12 @@ fn connect(settings: &Settings) -> Result<PgConnection, Fail> {
 fn find_account(conn: &mut PgConnection, name: &str) -> Result<crate::accounts::Account, Fail> {
     accounts::find_account(conn, name)?
         .ok_or_else(|| Fail(format!("no account named {name:?} (create it with: cleanclicks account create {name} --plan signal)")))
+}
+
+fn find_user(conn: &mut PgConnection, email: &str) -> Result<crate::accounts::User, Fail> {
+    let email = Email::parse(email).map_err(|e| Fail(format!("email {email:?}: {e}")))?;
+    accounts::find_user_by_email(conn, &email)?
+        .ok_or_else(|| Fail(format!("no user with email {email}")))
 }
 
 /// CC_PASSWORD, or a hidden prompt when a terminal is attached.
@@ -210,14 +222,36 @@ fn run(command: Command) -> Result<(), Fail> {
                     );
                     Ok(())
                 }
+                UserCommand::SetRole { email, role } => {
+                    let role = Role::parse(&role)?;
+                    let user = find_user(&mut conn, &email)?;
+                    accounts::set_role(&mut conn, user.id, role)?;
+                    println!("{} is now {}.", user.email, role.as_str());
+                    Ok(())
+                }
+                UserCommand::Disable { email } => {
+                    let user = find_user(&mut conn, &email)?;
+                    accounts::set_disabled(&mut conn, user.id, true)?;
+                    println!(
+                        "{} can no longer sign in; their sessions were ended.",
+                        user.email
+                    );
+                    Ok(())
+                }
+                UserCommand::Enable { email } => {
+                    let user = find_user(&mut conn, &email)?;
+                    accounts::set_disabled(&mut conn, user.id, false)?;
+                    println!("{} can sign in again.", user.email);
+                    Ok(())
+                }
                 UserCommand::SetPassword { email } => {
-                    let email =
-                        Email::parse(&email).map_err(|e| Fail(format!("email {email:?}: {e}")))?;
-                    let user = accounts::find_user_by_email(&mut conn, &email)?
-                        .ok_or_else(|| Fail(format!("no user with email {email}")))?;
+                    let user = find_user(&mut conn, &email)?;
                     let hash = password::hash(&new_password()?)?;
                     accounts::set_password(&mut conn, user.id, &hash)?;
-                    println!("Password of {email} changed; all of their sessions were ended.");
+                    println!(
+                        "Password of {} changed; all of their sessions were ended.",
+                        user.email
+                    );
                     Ok(())
                 }
             }

@@ -77,13 +77,41 @@ pub fn set_password(
         diesel::update(users::table.find(user_id))
             .set(users::password_hash.eq(password_hash))
             .execute(conn)?;
-        diesel::update(
-            admin_sessions::table
-                .filter(admin_sessions::user_id.eq(user_id))
-                .filter(admin_sessions::revoked_at.is_null()),
-        )
-        .set(admin_sessions::revoked_at.eq(diesel::dsl::now))
-        .execute(conn)?;
+        end_sessions(conn, user_id).map(|_| ())
+    })
+}
+
+/// Ends every open session of the user; their cookies then lead to the login page.
+pub fn end_sessions(conn: &mut PgConnection, user_id: Uuid) -> QueryResult<usize> {
+    diesel::update(
+        admin_sessions::table
+            .filter(admin_sessions::user_id.eq(user_id))
+            .filter(admin_sessions::revoked_at.is_null()),
+    )
+    .set(admin_sessions::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+}
+
+pub fn set_role(conn: &mut PgConnection, user_id: Uuid, role: Role) -> QueryResult<usize> {
+    diesel::update(users::table.find(user_id))
+        .set(users::role.eq(role.as_str()))
+        .execute(conn)
+}
+
+/// Disables (or re-enables) sign-in; disabling also ends every session at once.
+pub fn set_disabled(conn: &mut PgConnection, user_id: Uuid, disabled: bool) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        let at = if disabled {
+            Some(chrono::Utc::now())
+        } else {
+            None
+        };
+        diesel::update(users::table.find(user_id))
+            .set(users::disabled_at.eq(at))
+            .execute(conn)?;
+        if disabled {
+            end_sessions(conn, user_id)?;
+        }
         Ok(())
     })
 }

@@ -7,4 +7,5 @@ mod inbound;
 mod inbound_contract;
 mod keys_lifecycle;
 mod plan_limits;
+mod security;
 mod tenancy;
