@@ -14,8 +14,10 @@ use actix_web::{App, HttpResponse, HttpServer, get, web};
 
 use crate::config::Settings;
 use crate::db::PgPool;
+use crate::inbound::key_cache::KeyCache;
 use crate::inbound::rate_limit::RateLimiter;
 use crate::inbound::store::LastUsedMarks;
+use crate::inbound::writer::EventWriter;
 
 pub const SESSION_COOKIE: &str = "cc_session";
 
@@ -27,6 +29,9 @@ pub struct AppState {
     /// The inbound endpoint's connections (a bulkhead: neither side can starve the other).
     pub inbound_pool: PgPool,
     pub rate_limiter: Arc<RateLimiter>,
+    pub key_cache: Arc<KeyCache>,
+    /// Group commit for single events.
+    pub writer: EventWriter,
     pub settings: Arc<Settings>,
     pub last_used: Arc<LastUsedMarks>,
 }
@@ -110,17 +115,17 @@ impl Application {
         let https = settings.https;
         let workers = settings.workers;
         let url = &settings.database_url;
+        let inbound_pool =
+            crate::db::build_pool(url, settings.db_pool_size, settings.db_checkout_timeout);
         let state = AppState {
             pool: crate::db::build_pool(
                 url,
                 settings.admin_pool_size,
                 settings.db_checkout_timeout,
             ),
-            inbound_pool: crate::db::build_pool(
-                url,
-                settings.db_pool_size,
-                settings.db_checkout_timeout,
-            ),
+            writer: EventWriter::start(inbound_pool.clone()),
+            inbound_pool,
+            key_cache: Arc::new(KeyCache::default()),
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit)),
             last_used: Arc::new(LastUsedMarks::default()),
             settings: Arc::new(settings),

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::batch::parse_batch_body;
 use super::error::InboundError;
+use super::key_cache::CachedKey;
 use super::payload::{ConversionEvent, FieldError, ParsedEvent, parse_event_body, parse_raw_event};
 use super::rate_limit::Decision;
 use super::request::{api_key, check_content_type, is_gzip, read_body};
@@ -23,6 +24,7 @@ use super::store::{
     lookup_key, store_events, touch_last_used,
 };
 use crate::db::DbError;
+use crate::keys::secret::KeyHash;
 use crate::startup::AppState;
 use crate::web::request_id_of;
 
@@ -120,6 +122,16 @@ fn validate_only(req: &HttpRequest) -> bool {
         .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
+/// A request that passed every check up to the body parse.
+struct Admitted {
+    key: AuthenticatedKey,
+    hash: KeyHash,
+    /// The key came from the in-process cache, not a lookup in this request.
+    cached: bool,
+    body: Vec<u8>,
+    rate: Decision,
+}
+
 /// The checks every request passes before its body is parsed, in the contract's order.
 /// Rejections before the lookup belong to no key; from the lookup on, to the key.
 async fn admit(
@@ -127,7 +139,7 @@ async fn admit(
     payload: web::Payload,
     state: &AppState,
     max_body: usize,
-) -> Result<(AuthenticatedKey, Vec<u8>, Decision), Failure> {
+) -> Result<Admitted, Failure> {
     let headers = req.headers();
     let key = api_key(headers).map_err(|e| (e, None))?;
     check_content_type(headers).map_err(|e| (e, None))?;
@@ -135,18 +147,74 @@ async fn admit(
     let body = read_body(headers, payload, gzip, max_body)
         .await
         .map_err(|e| (e, None))?;
-
     let hash = key.hash();
     drop(key);
-    let marks = state.last_used.clone();
     let origin = headers.get(header::ORIGIN).map(|o| {
         String::from_utf8_lossy(o.as_bytes())
             .chars()
             .take(200)
             .collect::<String>()
     });
-    let flagged_origin = origin.clone();
-    let key = crate::db::run(
+
+    // Hot path: a key seen active recently skips the lookup. The write itself still
+    // checks the key (see key_cache), and any error answer re-checks it first.
+    let cached = if origin.is_none() {
+        state.key_cache.get(&hash)
+    } else {
+        None
+    };
+    let key = match cached {
+        Some(key) => {
+            touch_in_background(state, key.id);
+            AuthenticatedKey {
+                id: key.id,
+                domain_id: key.domain_id,
+                state: KeyState::Active,
+            }
+        }
+        None => lookup(state, hash.clone(), origin.clone())
+            .await
+            .map_err(|e| (e, None))?,
+    };
+    if key.state == KeyState::Revoked {
+        return Err((InboundError::RevokedKey, None));
+    }
+    if cached.is_none() {
+        state.key_cache.insert(
+            hash.clone(),
+            CachedKey {
+                id: key.id,
+                domain_id: key.domain_id,
+            },
+        );
+    }
+    if origin.is_some() {
+        return Err((InboundError::BrowserOrigin, None));
+    }
+    let rate = state.rate_limiter.check(key.id, 1);
+    if !rate.allowed {
+        if cached.is_some() {
+            recheck(state, &hash).await.map_err(|e| (e, None))?;
+        }
+        return Err((InboundError::RateLimited, Some(rate)));
+    }
+    Ok(Admitted {
+        key,
+        hash,
+        cached: cached.is_some(),
+        body,
+        rate,
+    })
+}
+
+/// The lookup: one indexed query; also counts the use and flags a browser origin.
+async fn lookup(
+    state: &AppState,
+    hash: KeyHash,
+    origin: Option<String>,
+) -> Result<AuthenticatedKey, InboundError> {
+    let marks = state.last_used.clone();
+    crate::db::run(
         &state.inbound_pool,
         move |conn| -> Result<_, InboundError> {
             let key = lookup_key(conn, &hash)
@@ -157,7 +225,7 @@ async fn admit(
                 if marks.claim(key.id) && !touch_last_used(conn, key.id).unwrap_or(false) {
                     marks.release(key.id);
                 }
-                if let Some(origin) = &flagged_origin {
+                if let Some(origin) = &origin {
                     flag_browser_origin(conn, key.id, origin).map_err(DbError::from)?;
                 }
             }
@@ -165,18 +233,53 @@ async fn admit(
         },
     )
     .await
-    .map_err(|e| (e, None))?;
-    if key.state == KeyState::Revoked {
-        return Err((InboundError::RevokedKey, None));
+}
+
+/// `last_used_at` for a cached key, written off the request path (at most once a minute).
+fn touch_in_background(state: &AppState, key_id: Uuid) {
+    if !state.last_used.claim(key_id) {
+        return;
     }
-    if origin.is_some() {
-        return Err((InboundError::BrowserOrigin, None));
+    let (pool, marks) = (state.inbound_pool.clone(), state.last_used.clone());
+    tokio::task::spawn_blocking(move || {
+        let written = pool
+            .get()
+            .ok()
+            .and_then(|mut conn| touch_last_used(&mut conn, key_id).ok())
+            .unwrap_or(false);
+        if !written {
+            marks.release(key_id);
+        }
+    });
+}
+
+/// Before an error answer based on a cached key: is the key still active? A revoked or
+/// deleted key must answer 401, whatever else is wrong with the request.
+async fn recheck(state: &AppState, hash: &KeyHash) -> Result<(), InboundError> {
+    let lookup_hash = hash.clone();
+    let key = crate::db::run(&state.inbound_pool, move |conn| {
+        lookup_key(conn, &lookup_hash).map_err(DbError::from)
+    })
+    .await?;
+    match key {
+        Some(key) if key.state == KeyState::Active => Ok(()),
+        Some(_) => {
+            state.key_cache.forget(hash);
+            Err(InboundError::RevokedKey)
+        }
+        None => {
+            state.key_cache.forget(hash);
+            Err(InboundError::InvalidKey)
+        }
     }
-    let decision = state.rate_limiter.check(key.id, 1);
-    if !decision.allowed {
-        return Err((InboundError::RateLimited, Some(decision)));
+}
+
+/// The answer for a key that stopped being active between admission and the write.
+async fn inactive_key(state: &AppState, hash: &KeyHash) -> InboundError {
+    match recheck(state, hash).await {
+        Err(e) => e,
+        Ok(()) => InboundError::RevokedKey,
     }
-    Ok((key, body, decision))
 }
 
 fn warnings_json(unknown: &[String], prefix: &str) -> Vec<serde_json::Value> {
@@ -223,16 +326,43 @@ async fn existing_ids(
     .await
 }
 
+/// A 400/422 for a request admitted on a cached key is sent only if the key is still
+/// active; otherwise the key's 401 takes precedence, as the check order requires.
+async fn answer_error(
+    state: &AppState,
+    hash: &KeyHash,
+    cached: bool,
+    error: InboundError,
+    rate: Decision,
+) -> Failure {
+    if cached && let Err(key_error) = recheck(state, hash).await {
+        return (key_error, None);
+    }
+    (error, Some(rate))
+}
+
 async fn handle_single(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
 ) -> Result<Answer, Failure> {
-    let (key, body, rate) = admit(req, payload, state, MAX_BODY_BYTES).await?;
+    let Admitted {
+        key,
+        hash,
+        cached,
+        body,
+        rate,
+    } = admit(req, payload, state, MAX_BODY_BYTES).await?;
     let failed = |e: InboundError| (e, Some(rate));
-    let parsed = parse_event_body(&body, chrono::Utc::now())
-        .map_err(|e| failed(e.into()))?
-        .map_err(|fields| failed(InboundError::Validation(fields)))?;
+    let parsed = match parse_event_body(&body, chrono::Utc::now()) {
+        Ok(Ok(parsed)) => parsed,
+        Ok(Err(fields)) => {
+            return Err(
+                answer_error(state, &hash, cached, InboundError::Validation(fields), rate).await,
+            );
+        }
+        Err(e) => return Err(answer_error(state, &hash, cached, e.into(), rate).await),
+    };
     let warnings = warnings_json(&parsed.unknown_fields, "");
     let key_id = key.id;
 
@@ -254,31 +384,22 @@ async fn handle_single(
         }
         (StatusCode::OK, body)
     } else {
-        let event = parsed.event;
-        let outcome = crate::db::run(&state.inbound_pool, move |conn| {
-            store_events(
-                conn,
-                &[NewEvent {
-                    id: Uuid::new_v4(),
-                    key_id,
-                    event: &event,
-                }],
-            )
-            .map_err(DbError::from)
-        })
-        .await
-        .map_err(|e| failed(e.into()))?;
-        match outcome.first() {
-            Some(StoreOutcome::Accepted(id)) => (
+        match state
+            .writer
+            .store(key_id, parsed.event)
+            .await
+            .map_err(|e| failed(e.into()))?
+        {
+            StoreOutcome::Accepted(id) => (
                 StatusCode::ACCEPTED,
                 serde_json::json!({"id": id, "status": "accepted"}),
             ),
-            Some(StoreOutcome::Duplicate(id)) => (
+            StoreOutcome::Duplicate(id) => (
                 StatusCode::OK,
                 serde_json::json!({"id": id, "status": "duplicate"}),
             ),
-            Some(StoreOutcome::KeyNoLongerActive) | None => {
-                return Err((InboundError::RevokedKey, None));
+            StoreOutcome::KeyNoLongerActive => {
+                return Err((inactive_key(state, &hash).await, None));
             }
         }
     };
@@ -321,9 +442,18 @@ async fn handle_batch(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<Answer, Failure> {
-    let (key, body, rate) = admit(req, payload, state, MAX_BATCH_BODY_BYTES).await?;
+    let Admitted {
+        key,
+        hash,
+        cached,
+        body,
+        rate,
+    } = admit(req, payload, state, MAX_BATCH_BODY_BYTES).await?;
     let failed = |e: InboundError| (e, Some(rate));
-    let batch = parse_batch_body(&body).map_err(failed)?;
+    let batch = match parse_batch_body(&body) {
+        Ok(batch) => batch,
+        Err(e) => return Err(answer_error(state, &hash, cached, e, rate).await),
+    };
     let now = chrono::Utc::now();
     let parsed: Vec<Result<ParsedEvent, Vec<FieldError>>> = batch
         .events
@@ -387,7 +517,7 @@ async fn handle_batch(
             .iter()
             .any(|(_, outcome)| *outcome == StoreOutcome::KeyNoLongerActive)
         {
-            return Err((InboundError::RevokedKey, None));
+            return Err((inactive_key(state, &hash).await, None));
         }
         outcomes.extend(stored);
     }

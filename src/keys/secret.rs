@@ -29,7 +29,7 @@ impl std::fmt::Debug for PlainKey {
 }
 
 /// SHA-256 of a full key: what the database stores and looks up by.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct KeyHash(pub [u8; 32]);
 
 impl std::fmt::Debug for KeyHash {
