@@ -590,3 +590,43 @@ async fn database_outage_is_503_and_the_server_recovers_by_itself() {
         "nothing half-stored during the outage"
     );
 }
+
+/// The hot path remembers recently seen keys; a revoke or delete must still win over
+/// every other answer on the very next request (401 precedes 400/422/429).
+#[tokio::test]
+async fn revoked_or_deleted_keys_answer_401_even_when_recently_seen() {
+    let (app, key) = app_with_key().await;
+    assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);
+    let id = app.key_ids("shop.example").await.remove(0);
+    app.act("shop.example", &id, "revoke", "").await;
+    for body in ["{broken", r#"{"email":"x"}"#, EVENT] {
+        assert_eq!(
+            error_code(app.inbound(Some(&key), body).await).await,
+            "revoked_api_key",
+            "{body}"
+        );
+    }
+    let (status, json) = batch(
+        &app,
+        &key,
+        &json!({"events": [{"email": "a@b.co", "event": "x"}]}),
+        "",
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (401, Some("revoked_api_key"))
+    );
+    app.act("shop.example", &id, "restore", "").await;
+    assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);
+    app.act("shop.example", &id, "delete", "Zapier").await;
+    assert_eq!(
+        error_code(app.inbound(Some(&key), "{broken").await).await,
+        "invalid_api_key"
+    );
+    assert_eq!(
+        error_code(app.inbound(Some(&key), EVENT).await).await,
+        "invalid_api_key"
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 2);
+}
