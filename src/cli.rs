@@ -117,30 +117,26 @@ pub fn main() -> ExitCode {
 
 fn connect(settings: &Settings) -> Result<PgConnection, Fail> {
     crate::db::prepare(&settings.database_url).map_err(|e| Fail(format!("{e:#}")))?;
-    PgConnection::establish(&settings.database_url)
-        .map_err(|e| Fail(format!("cannot connect to the database: {e}")))
+    PgConnection::establish(&settings.database_url).map_err(|e| Fail(format!("cannot connect to the database: {e}")))
 }
 
 fn find_account(conn: &mut PgConnection, name: &str) -> Result<crate::accounts::Account, Fail> {
-    accounts::find_account(conn, name)?
-        .ok_or_else(|| Fail(format!("no account named {name:?} (create it with: cleanclicks account create {name} --plan signal)")))
+    accounts::find_account(conn, name)?.ok_or_else(|| {
+        Fail(format!("no account named {name:?} (create it with: cleanclicks account create {name} --plan signal)"))
+    })
 }
 
 fn find_user(conn: &mut PgConnection, email: &str) -> Result<crate::accounts::User, Fail> {
     let email = Email::parse(email).map_err(|e| Fail(format!("email {email:?}: {e}")))?;
-    accounts::find_user_by_email(conn, &email)?
-        .ok_or_else(|| Fail(format!("no user with email {email}")))
+    accounts::find_user_by_email(conn, &email)?.ok_or_else(|| Fail(format!("no user with email {email}")))
 }
 
 /// CC_PASSWORD, or a hidden prompt when a terminal is attached.
 fn new_password() -> Result<NewPassword, Fail> {
     let raw = match std::env::var("CC_PASSWORD") {
         Ok(value) => value,
-        Err(_) => {
-            rpassword::prompt_password("Password (at least 12 characters): ").map_err(|_| {
-                Fail("no password: set CC_PASSWORD or run in a terminal to be prompted".into())
-            })?
-        }
+        Err(_) => rpassword::prompt_password("Password (at least 12 characters): ")
+            .map_err(|_| Fail("no password: set CC_PASSWORD or run in a terminal to be prompted".into()))?,
     };
     NewPassword::parse(&raw).map_err(|e| Fail(format!("password refused: {e}")))
 }
@@ -150,12 +146,10 @@ fn run(command: Command) -> Result<(), Fail> {
     match command {
         Command::Serve => serve(settings),
         Command::Migrate => {
-            crate::db::ensure_database(&settings.database_url)
-                .map_err(|e| Fail(format!("{e:#}")))?;
+            crate::db::ensure_database(&settings.database_url).map_err(|e| Fail(format!("{e:#}")))?;
             let mut conn = PgConnection::establish(&settings.database_url)
                 .map_err(|e| Fail(format!("cannot connect to the database: {e}")))?;
-            let applied =
-                crate::db::run_migrations(&mut conn).map_err(|e| Fail(format!("{e:#}")))?;
+            let applied = crate::db::run_migrations(&mut conn).map_err(|e| Fail(format!("{e:#}")))?;
             println!("{applied} migration(s) applied; the database is up to date.");
             Ok(())
         }
@@ -165,35 +159,23 @@ fn run(command: Command) -> Result<(), Fail> {
                 AccountCommand::Create { name, plan } => {
                     let plan = Plan::parse(&plan)?;
                     let name = name.trim();
-                    if name.is_empty()
-                        || name.chars().count() > 100
-                        || name.chars().any(char::is_control)
-                    {
+                    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
                         return Err(Fail(
-                            "the account name must be 1–100 characters without control characters"
-                                .into(),
+                            "the account name must be 1–100 characters without control characters".into(),
                         ));
                     }
                     if accounts::find_account(&mut conn, name)?.is_some() {
                         return Err(Fail(format!("an account named {name:?} already exists")));
                     }
                     let account = accounts::create_account(&mut conn, name, plan)?;
-                    println!(
-                        "Account {:?} created on the {} plan.",
-                        account.name,
-                        plan.label()
-                    );
+                    println!("Account {:?} created on the {} plan.", account.name, plan.label());
                     Ok(())
                 }
                 AccountCommand::SetPlan { name, plan } => {
                     let plan = Plan::parse(&plan)?;
                     let account = find_account(&mut conn, &name)?;
                     accounts::set_plan(&mut conn, account.id, plan)?;
-                    println!(
-                        "Account {:?} is now on the {} plan.",
-                        account.name,
-                        plan.label()
-                    );
+                    println!("Account {:?} is now on the {} plan.", account.name, plan.label());
                     Ok(())
                 }
             }
@@ -201,13 +183,8 @@ fn run(command: Command) -> Result<(), Fail> {
         Command::User { command } => {
             let mut conn = connect(&settings)?;
             match command {
-                UserCommand::Create {
-                    email,
-                    account,
-                    role,
-                } => {
-                    let email =
-                        Email::parse(&email).map_err(|e| Fail(format!("email {email:?}: {e}")))?;
+                UserCommand::Create { email, account, role } => {
+                    let email = Email::parse(&email).map_err(|e| Fail(format!("email {email:?}: {e}")))?;
                     let role = Role::parse(&role)?;
                     let account = find_account(&mut conn, &account)?;
                     if accounts::find_user_by_email(&mut conn, &email)?.is_some() {
@@ -215,11 +192,7 @@ fn run(command: Command) -> Result<(), Fail> {
                     }
                     let hash = password::hash(&new_password()?)?;
                     accounts::create_user(&mut conn, account.id, &email, &hash, role)?;
-                    println!(
-                        "User {email} created in account {:?} as {}.",
-                        account.name,
-                        role.as_str()
-                    );
+                    println!("User {email} created in account {:?} as {}.", account.name, role.as_str());
                     Ok(())
                 }
                 UserCommand::SetRole { email, role } => {
@@ -232,10 +205,7 @@ fn run(command: Command) -> Result<(), Fail> {
                 UserCommand::Disable { email } => {
                     let user = find_user(&mut conn, &email)?;
                     accounts::set_disabled(&mut conn, user.id, true)?;
-                    println!(
-                        "{} can no longer sign in; their sessions were ended.",
-                        user.email
-                    );
+                    println!("{} can no longer sign in; their sessions were ended.", user.email);
                     Ok(())
                 }
                 UserCommand::Enable { email } => {
@@ -248,17 +218,12 @@ fn run(command: Command) -> Result<(), Fail> {
                     let user = find_user(&mut conn, &email)?;
                     let hash = password::hash(&new_password()?)?;
                     accounts::set_password(&mut conn, user.id, &hash)?;
-                    println!(
-                        "Password of {} changed; all of their sessions were ended.",
-                        user.email
-                    );
+                    println!("Password of {} changed; all of their sessions were ended.", user.email);
                     Ok(())
                 }
             }
         }
-        Command::Domain {
-            command: DomainCommand::Create { hostname, account },
-        } => {
+        Command::Domain { command: DomainCommand::Create { hostname, account } } => {
             let mut conn = connect(&settings)?;
             let hostname = Hostname::parse(&hostname)?;
             let account = find_account(&mut conn, &account)?;
@@ -314,9 +279,7 @@ fn demo(settings: &Settings) -> Result<(), Fail> {
         accounts::create_domain(&mut conn, account.id, &domain)?;
     }
     let bind = &settings.bind;
-    println!(
-        "Demo ready: account {DEMO_ACCOUNT:?} (Signal plan, 5 keys per domain), domain {DEMO_DOMAIN}."
-    );
+    println!("Demo ready: account {DEMO_ACCOUNT:?} (Signal plan, 5 keys per domain), domain {DEMO_DOMAIN}.");
     println!("Sign in at http://{bind}/login");
     println!("  Email:    {DEMO_EMAIL}");
     println!("  {password_line}");
@@ -326,25 +289,19 @@ fn demo(settings: &Settings) -> Result<(), Fail> {
 /// Four random words and a number: easy to type, far from any common-password list.
 fn generate_passphrase() -> String {
     const WORDS: &[&str] = &[
-        "amber", "basil", "cedar", "delta", "ember", "fjord", "glade", "harbor", "indigo",
-        "juniper", "kelp", "lumen", "maple", "nectar", "orbit", "pepper", "quartz", "raven",
-        "saffron", "tundra", "umber", "velvet", "willow", "yonder", "zephyr", "copper", "meadow",
-        "pixel", "summit", "lantern",
+        "amber", "basil", "cedar", "delta", "ember", "fjord", "glade", "harbor", "indigo", "juniper", "kelp", "lumen",
+        "maple", "nectar", "orbit", "pepper", "quartz", "raven", "saffron", "tundra", "umber", "velvet", "willow",
+        "yonder", "zephyr", "copper", "meadow", "pixel", "summit", "lantern",
     ];
     let mut bytes = [0u8; 5];
     rand::fill(&mut bytes);
-    let words: Vec<&str> = bytes[..4]
-        .iter()
-        .map(|b| WORDS[*b as usize % WORDS.len()])
-        .collect();
+    let words: Vec<&str> = bytes[..4].iter().map(|b| WORDS[*b as usize % WORDS.len()]).collect();
     format!("{} {}", words.join(" "), 10 + bytes[4] % 90)
 }
 
 fn serve(settings: Settings) -> Result<(), Fail> {
     crate::db::prepare(&settings.database_url).map_err(|e| Fail(format!("{e:#}")))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let app = crate::startup::Application::build(settings.clone()).map_err(|e| Fail(format!("{e:#}")))?;
         tracing::info!(admin = %settings.bind, inbound = ?settings.inbound_bind, database = %crate::db::redact(&settings.database_url), "serving");

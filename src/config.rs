@@ -22,10 +22,7 @@ pub struct ConfigError {
 }
 
 fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        message: message.into(),
-    }
+    ConfigError { variable, message: message.into() }
 }
 
 /// Key material derived from one server secret. `Debug` prints nothing secret.
@@ -47,23 +44,12 @@ impl Secrets {
     /// Separate keys per purpose, so a CSRF token never doubles as cookie key material.
     pub fn derive(master: &[u8]) -> Self {
         let mut cookie_key = [0u8; 64];
-        cookie_key.copy_from_slice(
-            &Sha512::new()
-                .chain_update(b"cleanclicks cookie key\0")
-                .chain_update(master)
-                .finalize(),
-        );
+        cookie_key
+            .copy_from_slice(&Sha512::new().chain_update(b"cleanclicks cookie key\0").chain_update(master).finalize());
         let mut csrf_key = [0u8; 32];
-        csrf_key.copy_from_slice(
-            &Sha256::new()
-                .chain_update(b"cleanclicks csrf key\0")
-                .chain_update(master)
-                .finalize(),
-        );
-        Self {
-            cookie_key,
-            csrf_key,
-        }
+        csrf_key
+            .copy_from_slice(&Sha256::new().chain_update(b"cleanclicks csrf key\0").chain_update(master).finalize());
+        Self { cookie_key, csrf_key }
     }
 }
 
@@ -102,10 +88,7 @@ where
         None => Ok(default),
         Some(raw) => match raw.trim().parse::<T>() {
             Ok(v) if v >= min => Ok(v),
-            _ => Err(bad(
-                name,
-                format!("expected a whole number of at least {min}, got {raw:?}"),
-            )),
+            _ => Err(bad(name, format!("expected a whole number of at least {min}, got {raw:?}"))),
         },
     }
 }
@@ -123,12 +106,7 @@ fn check_bind(name: &'static str, value: &str) -> Result<(), ConfigError> {
     value
         .parse::<std::net::SocketAddr>()
         .map(|_| ())
-        .map_err(|_| {
-            bad(
-                name,
-                format!("expected HOST:PORT such as 127.0.0.1:8080, got {value:?}"),
-            )
-        })
+        .map_err(|_| bad(name, format!("expected HOST:PORT such as 127.0.0.1:8080, got {value:?}")))
 }
 
 impl Settings {
@@ -137,10 +115,7 @@ impl Settings {
             None | Some("development") => Environment::Development,
             Some("production") => Environment::Production,
             Some(other) => {
-                return Err(bad(
-                    "CC_ENV",
-                    format!("expected development or production, got {other:?}"),
-                ));
+                return Err(bad("CC_ENV", format!("expected development or production, got {other:?}")));
             }
         };
         let production = environment == Environment::Production;
@@ -156,21 +131,14 @@ impl Settings {
         }
         let public_inbound_url =
             var("CC_PUBLIC_INBOUND_URL").unwrap_or_else(|| DEFAULT_INBOUND_URL_TEMPLATE.to_owned());
-        if !public_inbound_url.starts_with("http://") && !public_inbound_url.starts_with("https://")
-        {
-            return Err(bad(
-                "CC_PUBLIC_INBOUND_URL",
-                "expected an http(s):// URL, optionally with {domain}",
-            ));
+        if !public_inbound_url.starts_with("http://") && !public_inbound_url.starts_with("https://") {
+            return Err(bad("CC_PUBLIC_INBOUND_URL", "expected an http(s):// URL, optionally with {domain}"));
         }
         let https = parse_bool("CC_HTTPS", production)?;
         let secrets = match var("CC_SESSION_KEY") {
             Some(key) if key.len() >= 32 => Secrets::derive(key.as_bytes()),
             Some(_) => {
-                return Err(bad(
-                    "CC_SESSION_KEY",
-                    "must be at least 32 characters of random text",
-                ));
+                return Err(bad("CC_SESSION_KEY", "must be at least 32 characters of random text"));
             }
             None if production => {
                 return Err(bad("CC_SESSION_KEY", "is required when CC_ENV=production"));
@@ -178,14 +146,9 @@ impl Settings {
             None => Secrets::derive(&development_secret().map_err(|e| bad("CC_SESSION_KEY", e))?),
         };
         if production && !https {
-            return Err(bad(
-                "CC_HTTPS",
-                "must be true when CC_ENV=production (cookies need the Secure flag)",
-            ));
+            return Err(bad("CC_HTTPS", "must be true when CC_ENV=production (cookies need the Secure flag)"));
         }
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         Ok(Self {
             database_url,
             environment,
@@ -197,23 +160,18 @@ impl Settings {
             admin_pool_size: 4,
             db_checkout_timeout: std::time::Duration::from_secs(2),
             workers: parse_number("CC_WORKERS", cpus, 1)?,
-            session_idle: chrono::Duration::minutes(parse_number(
-                "CC_SESSION_IDLE_MINUTES",
-                30i64,
-                1,
-            )?),
+            session_idle: chrono::Duration::minutes(parse_number("CC_SESSION_IDLE_MINUTES", 30i64, 1)?),
             session_max: chrono::Duration::hours(parse_number("CC_SESSION_MAX_HOURS", 12i64, 1)?),
             secrets,
             trusted_proxies: match var("CC_TRUSTED_PROXIES") {
                 None => Vec::new(),
-                Some(raw) => {
-                    crate::net::parse_list(&raw).map_err(|e| bad("CC_TRUSTED_PROXIES", e))?
-                }
+                Some(raw) => crate::net::parse_list(&raw).map_err(|e| bad("CC_TRUSTED_PROXIES", e))?,
             },
             rate_limit: match var("CC_RATE_LIMIT") {
                 None => Default::default(),
-                Some(raw) => crate::inbound::rate_limit::RateLimitConfig::parse(&raw)
-                    .map_err(|e| bad("CC_RATE_LIMIT", e))?,
+                Some(raw) => {
+                    crate::inbound::rate_limit::RateLimitConfig::parse(&raw).map_err(|e| bad("CC_RATE_LIMIT", e))?
+                }
             },
         })
     }
@@ -227,8 +185,7 @@ impl Settings {
 /// Development keeps a generated secret in the user's data directory (never in the
 /// checkout), so sessions survive restarts without any configuration.
 fn development_secret() -> Result<Vec<u8>, String> {
-    let dir =
-        data_dir().ok_or("no data directory (set HOME or XDG_DATA_HOME, or set CC_SESSION_KEY)")?;
+    let dir = data_dir().ok_or("no data directory (set HOME or XDG_DATA_HOME, or set CC_SESSION_KEY)")?;
     let path = dir.join("session.key");
     if let Ok(existing) = std::fs::read(&path)
         && existing.len() >= 32
@@ -239,20 +196,14 @@ fn development_secret() -> Result<Vec<u8>, String> {
     let mut secret = [0u8; 64];
     rand::fill(&mut secret);
     let text = hex::encode(secret);
-    write_private(&path, text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write_private(&path, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(text.into_bytes())
 }
 
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     file.write_all(bytes)
 }
 

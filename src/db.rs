@@ -59,9 +59,7 @@ fn split_url(url: &str) -> Option<(&str, &str, &str)> {
 
 /// The database name of a URL, for messages.
 pub fn database_name(url: &str) -> Option<&str> {
-    split_url(url)
-        .map(|(_, name, _)| name)
-        .filter(|n| !n.is_empty())
+    split_url(url).map(|(_, name, _)| name).filter(|n| !n.is_empty())
 }
 
 /// Creates the URL's database when it does not exist yet (connecting to `postgres`).
@@ -69,16 +67,9 @@ pub fn ensure_database(url: &str) -> anyhow::Result<()> {
     if PgConnection::establish(url).is_ok() {
         return Ok(());
     }
-    let (base, name, query) =
-        split_url(url).ok_or_else(|| anyhow::anyhow!("DATABASE_URL has no database name"))?;
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        anyhow::bail!(
-            "DATABASE_URL: database name {name:?} must use only letters, digits, '_' and '-'"
-        );
+    let (base, name, query) = split_url(url).ok_or_else(|| anyhow::anyhow!("DATABASE_URL has no database name"))?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        anyhow::bail!("DATABASE_URL: database name {name:?} must use only letters, digits, '_' and '-'");
     }
     let admin_url = format!("{base}/postgres{query}");
     let mut admin = PgConnection::establish(&admin_url).map_err(|e| {
@@ -91,8 +82,7 @@ pub fn ensure_database(url: &str) -> anyhow::Result<()> {
         Ok(_) => Ok(()),
         // Another instance created it first: fine.
         Err(diesel::result::Error::DatabaseError(_, info))
-            if info.message().contains("already exists")
-                || info.message().contains("duplicate key") =>
+            if info.message().contains("already exists") || info.message().contains("duplicate key") =>
         {
             Ok(())
         }
@@ -106,9 +96,7 @@ pub fn run_migrations(conn: &mut PgConnection) -> anyhow::Result<usize> {
     diesel::sql_query("SELECT pg_advisory_lock($1)")
         .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK_ID)
         .execute(conn)?;
-    let result = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map(|applied| applied.len());
+    let result = conn.run_pending_migrations(MIGRATIONS).map(|applied| applied.len());
     let unlock = diesel::sql_query("SELECT pg_advisory_unlock($1)")
         .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK_ID)
         .execute(conn);
@@ -120,8 +108,8 @@ pub fn run_migrations(conn: &mut PgConnection) -> anyhow::Result<usize> {
 /// Creates the database if needed and migrates it: what every CLI command does first.
 pub fn prepare(url: &str) -> anyhow::Result<()> {
     ensure_database(url)?;
-    let mut conn = PgConnection::establish(url)
-        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", redact(url)))?;
+    let mut conn =
+        PgConnection::establish(url).map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", redact(url)))?;
     run_migrations(&mut conn)?;
     Ok(())
 }
@@ -132,8 +120,10 @@ struct SessionDefaults;
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionDefaults {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute("SET lock_timeout = '2s'; SET statement_timeout = '15s'; SET idle_in_transaction_session_timeout = '30s'")
-            .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute(
+            "SET lock_timeout = '2s'; SET statement_timeout = '15s'; SET idle_in_transaction_session_timeout = '30s'",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -183,10 +173,7 @@ mod tests {
 
     #[test]
     fn splits_urls() {
-        assert_eq!(
-            split_url("postgres://u@h:5432/db?host=/x"),
-            Some(("postgres://u@h:5432", "db", "?host=/x"))
-        );
+        assert_eq!(split_url("postgres://u@h:5432/db?host=/x"), Some(("postgres://u@h:5432", "db", "?host=/x")));
         assert_eq!(database_name("postgres://u@h/"), None);
     }
 

@@ -126,10 +126,7 @@ mod tests {
         let cases = [
             ("a@b.co", "a@b.co"),
             ("  Alice@Example.COM \n", "alice@example.com"),
-            (
-                "first.last+tag@sub.example.org",
-                "first.last+tag@sub.example.org",
-            ),
+            ("first.last+tag@sub.example.org", "first.last+tag@sub.example.org"),
             ("JÖRG@Bücher.de", "jörg@bücher.de"),
             ("用户@例子.广告", "用户@例子.广告"),
         ];
@@ -181,20 +178,12 @@ mod tests {
         let a = Email::parse(" Test@Example.com ").expect("valid");
         let b = Email::parse("test@example.com").expect("valid");
         assert_eq!(a.sha256_hex(), b.sha256_hex());
-        assert_eq!(
-            a.sha256_hex(),
-            "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b"
-        );
+        assert_eq!(a.sha256_hex(), "973dfe463ec85785f5f95af5ba3906eedb2d931c24e69824a89ea65dba4e813b");
     }
 
     #[test]
     fn error_messages_are_human() {
-        for e in [
-            EmailError::Empty,
-            EmailError::TooLong,
-            EmailError::Invalid,
-            EmailError::ControlCharacters,
-        ] {
+        for e in [EmailError::Empty, EmailError::TooLong, EmailError::Invalid, EmailError::ControlCharacters] {
             assert!(e.to_string().starts_with("email "));
         }
     }

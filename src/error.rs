@@ -77,18 +77,10 @@ impl AppError {
 
 /// Renders the shared error page with the given status.
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
-    let page = ErrorPage {
-        status: status.as_u16(),
-        title,
-        message,
-    };
+    let page = ErrorPage { status: status.as_u16(), title, message };
     match page.render() {
-        Ok(html) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(html),
-        Err(_) => HttpResponse::build(status)
-            .content_type("text/plain; charset=utf-8")
-            .body(message.to_owned()),
+        Ok(html) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html),
+        Err(_) => HttpResponse::build(status).content_type("text/plain; charset=utf-8").body(message.to_owned()),
     }
 }
 
@@ -106,9 +98,7 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         if let AppError::LoginRequired = self {
-            return HttpResponse::SeeOther()
-                .insert_header(("Location", "/login"))
-                .finish();
+            return HttpResponse::SeeOther().insert_header(("Location", "/login")).finish();
         }
         if let AppError::Internal(e) = self {
             tracing::error!(error = %e, "request failed");
@@ -116,10 +106,9 @@ impl ResponseError for AppError {
         let (title, message) = self.title_and_message();
         let mut response = error_page(self.status_code(), title, &message);
         if let AppError::Unavailable = self {
-            response.headers_mut().insert(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from_static("5"),
-            );
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from_static("5"));
         }
         response
     }

@@ -18,9 +18,7 @@ impl Cidr {
             Some((address, prefix)) => (address, Some(prefix)),
             None => (raw, None),
         };
-        let network: IpAddr = address
-            .parse()
-            .map_err(|_| format!("{raw:?} is not an IP address or CIDR"))?;
+        let network: IpAddr = address.parse().map_err(|_| format!("{raw:?} is not an IP address or CIDR"))?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p
@@ -36,15 +34,11 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -53,19 +47,12 @@ impl Cidr {
 }
 
 pub fn parse_list(raw: &str) -> Result<Vec<Cidr>, String> {
-    raw.split(',')
-        .filter(|s| !s.trim().is_empty())
-        .map(Cidr::parse)
-        .collect()
+    raw.split(',').filter(|s| !s.trim().is_empty()).map(Cidr::parse).collect()
 }
 
 /// The peer address, or — when the peer is a trusted proxy — the right-most address in
 /// `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn client_ip(
-    peer: Option<IpAddr>,
-    forwarded_for: Option<&str>,
-    trusted: &[Cidr],
-) -> Option<IpAddr> {
+pub fn client_ip(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[Cidr]) -> Option<IpAddr> {
     let peer = peer?;
     let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
     if !is_trusted(peer) {
@@ -86,10 +73,7 @@ pub fn client_ip(
 }
 
 pub fn request_client_ip(req: &actix_web::HttpRequest, trusted: &[Cidr]) -> Option<IpAddr> {
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
     client_ip(req.peer_addr().map(|a| a.ip()), forwarded, trusted)
 }
 
@@ -116,33 +100,10 @@ mod tests {
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let trusted = parse_list("10.0.0.0/8").unwrap();
-        assert_eq!(
-            client_ip(Some(ip("203.0.113.9")), Some("1.1.1.1"), &trusted),
-            Some(ip("203.0.113.9"))
-        );
-        assert_eq!(
-            client_ip(
-                Some(ip("10.0.0.2")),
-                Some("1.1.1.1, 198.51.100.7"),
-                &trusted
-            ),
-            Some(ip("198.51.100.7"))
-        );
-        assert_eq!(
-            client_ip(
-                Some(ip("10.0.0.2")),
-                Some("198.51.100.7, 10.0.0.9"),
-                &trusted
-            ),
-            Some(ip("198.51.100.7"))
-        );
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.2")), None, &trusted),
-            Some(ip("10.0.0.2"))
-        );
-        assert_eq!(
-            client_ip(Some(ip("10.0.0.2")), Some("garbage"), &trusted),
-            Some(ip("10.0.0.2"))
-        );
+        assert_eq!(client_ip(Some(ip("203.0.113.9")), Some("1.1.1.1"), &trusted), Some(ip("203.0.113.9")));
+        assert_eq!(client_ip(Some(ip("10.0.0.2")), Some("1.1.1.1, 198.51.100.7"), &trusted), Some(ip("198.51.100.7")));
+        assert_eq!(client_ip(Some(ip("10.0.0.2")), Some("198.51.100.7, 10.0.0.9"), &trusted), Some(ip("198.51.100.7")));
+        assert_eq!(client_ip(Some(ip("10.0.0.2")), None, &trusted), Some(ip("10.0.0.2")));
+        assert_eq!(client_ip(Some(ip("10.0.0.2")), Some("garbage"), &trusted), Some(ip("10.0.0.2")));
     }
 }

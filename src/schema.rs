@@ -82,6 +82,7 @@ diesel::table! {
         occurred_at -> Timestamptz,
         received_at -> Timestamptz,
         properties -> Nullable<Jsonb>,
+        request_id -> Nullable<Text>,
     }
 }
 
@@ -109,6 +110,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    key_deliveries (id) {
+        id -> Int8,
+        key_id -> Uuid,
+        at -> Timestamptz,
+        event -> Nullable<Text>,
+        outcome -> Text,
+        status -> Int2,
+        error_code -> Nullable<Text>,
+        request_id -> Text,
+    }
+}
+
+diesel::table! {
+    key_hourly_usage (key_id, hour) {
+        key_id -> Uuid,
+        hour -> Timestamptz,
+        accepted -> Int4,
+        rejected -> Int4,
+        revoked_calls -> Int4,
+    }
+}
+
+diesel::table! {
+    key_sources (key_id, ip) {
+        key_id -> Uuid,
+        ip -> Text,
+        user_agent -> Nullable<Text>,
+        last_seen_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(key_audit_events -> domains (domain_id));
 diesel::joinable!(domains -> accounts (account_id));
@@ -128,4 +161,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversion_events,
     key_audit_events,
     login_failures,
+    key_deliveries,
+    key_hourly_usage,
+    key_sources,
 );

@@ -38,24 +38,20 @@ pub struct AppState {
 
 #[get("/healthz")]
 async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({"status": "ok"}))
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({"status": "ok"}))
 }
 
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     use diesel::RunQueryDsl;
     let ready = crate::db::run(&state.pool, |conn| {
-        diesel::sql_query("SELECT 1")
-            .execute(conn)
-            .map_err(crate::db::DbError::from)
+        diesel::sql_query("SELECT 1").execute(conn).map_err(crate::db::DbError::from)
     })
     .await;
     match ready {
-        Ok(_) => HttpResponse::Ok()
-            .insert_header(("Cache-Control", "no-store"))
-            .json(serde_json::json!({"status": "ready"})),
+        Ok(_) => {
+            HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({"status": "ready"}))
+        }
         Err(_) => HttpResponse::ServiceUnavailable()
             .insert_header(("Cache-Control", "no-store"))
             .insert_header(("Retry-After", "2"))
@@ -94,20 +90,14 @@ pub struct Application {
 impl Application {
     /// Binds the listeners and builds the servers (not yet running).
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let admin_listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| anyhow::anyhow!("CC_BIND {}: {e}", settings.bind))?;
+        let admin_listener =
+            TcpListener::bind(&settings.bind).map_err(|e| anyhow::anyhow!("CC_BIND {}: {e}", settings.bind))?;
         let port = admin_listener.local_addr()?.port();
         let inbound_listener = match &settings.inbound_bind {
-            Some(bind) => Some(
-                TcpListener::bind(bind)
-                    .map_err(|e| anyhow::anyhow!("CC_INBOUND_BIND {bind}: {e}"))?,
-            ),
+            Some(bind) => Some(TcpListener::bind(bind).map_err(|e| anyhow::anyhow!("CC_INBOUND_BIND {bind}: {e}"))?),
             None => None,
         };
-        let inbound_port = inbound_listener
-            .as_ref()
-            .map(|l| l.local_addr().map(|a| a.port()))
-            .transpose()?;
+        let inbound_port = inbound_listener.as_ref().map(|l| l.local_addr().map(|a| a.port())).transpose()?;
         let separate_inbound = inbound_listener.is_some();
 
         // One key for all workers: actix builds the app once per worker.
@@ -115,14 +105,9 @@ impl Application {
         let https = settings.https;
         let workers = settings.workers;
         let url = &settings.database_url;
-        let inbound_pool =
-            crate::db::build_pool(url, settings.db_pool_size, settings.db_checkout_timeout);
+        let inbound_pool = crate::db::build_pool(url, settings.db_pool_size, settings.db_checkout_timeout);
         let state = AppState {
-            pool: crate::db::build_pool(
-                url,
-                settings.admin_pool_size,
-                settings.db_checkout_timeout,
-            ),
+            pool: crate::db::build_pool(url, settings.admin_pool_size, settings.db_checkout_timeout),
             writer: EventWriter::start(inbound_pool.clone()),
             inbound_pool,
             key_cache: Arc::new(KeyCache::default()),
@@ -133,15 +118,14 @@ impl Application {
 
         let admin_state = state.clone();
         let admin_server = HttpServer::new(move || {
-            let session =
-                SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
-                    .cookie_name(SESSION_COOKIE.to_owned())
-                    .cookie_secure(https)
-                    .cookie_http_only(true)
-                    .cookie_same_site(SameSite::Lax)
-                    .cookie_content_security(CookieContentSecurity::Private)
-                    .session_lifecycle(BrowserSession::default())
-                    .build();
+            let session = SessionMiddleware::builder(CookieSessionStore::default(), cookie_key.clone())
+                .cookie_name(SESSION_COOKIE.to_owned())
+                .cookie_secure(https)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(BrowserSession::default())
+                .build();
             let mut app = App::new()
                 .app_data(web::Data::new(admin_state.clone()))
                 .app_data(web::FormConfig::default().limit(16 * 1024))
@@ -177,12 +161,7 @@ impl Application {
             .run();
             servers.push(server);
         }
-        Ok(Self {
-            state,
-            port,
-            inbound_port,
-            servers,
-        })
+        Ok(Self { state, port, inbound_port, servers })
     }
 
     /// Runs until shutdown (SIGINT/SIGTERM finish in-flight requests first).

@@ -13,24 +13,15 @@ use crate::auth::session::Flash;
 use crate::error::AppError;
 
 pub fn html(body: String) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
 }
 
-pub fn html_with_status(
-    status: actix_web::http::StatusCode,
-    body: String,
-) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+pub fn html_with_status(status: actix_web::http::StatusCode, body: String) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body))
 }
 
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
 /// What the page frame (sidebar, header, domain switcher) needs.
@@ -45,12 +36,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(
-        user: &CurrentUser,
-        domains: Vec<String>,
-        current_domain: Option<&str>,
-        flash: Option<Flash>,
-    ) -> Self {
+    pub fn new(user: &CurrentUser, domains: Vec<String>, current_domain: Option<&str>, flash: Option<Flash>) -> Self {
         Self {
             user_email: user.user.email.clone(),
             account_name: user.account.name.clone(),
@@ -71,11 +57,7 @@ impl Layout {
 pub fn relative_time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let seconds = (now - at).num_seconds();
     let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit} ago")
-        } else {
-            format!("{n} {unit}s ago")
-        }
+        if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") }
     };
     match seconds {
         s if s < 45 => "just now".to_owned(),
@@ -141,8 +123,7 @@ pub async fn request_id_and_log(
         tracing::info!(%method, path = %path, status, elapsed_ms = started.elapsed().as_millis() as u64, "handled");
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut()
-            .insert(header::HeaderName::from_static("x-request-id"), value);
+        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), value);
     }
     Ok(res)
 }
@@ -161,19 +142,13 @@ pub fn security_headers(https: bool) -> actix_web::middleware::DefaultHeaders {
         .add((header::REFERRER_POLICY, "same-origin"))
         .add((header::CACHE_CONTROL, "no-store"));
     if https {
-        headers = headers.add((
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ));
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
     }
     headers
 }
 
 pub fn request_id_of(req: &actix_web::HttpRequest) -> String {
-    req.extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default()
+    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }
 
 pub async fn not_found() -> HttpResponse {
@@ -192,17 +167,8 @@ mod tests {
     fn relative_times_read_naturally() {
         let now = Utc::now();
         assert_eq!(relative_time(now, now), "just now");
-        assert_eq!(
-            relative_time(now - chrono::Duration::minutes(3), now),
-            "3 minutes ago"
-        );
-        assert_eq!(
-            relative_time(now - chrono::Duration::hours(1), now),
-            "1 hour ago"
-        );
-        assert_eq!(
-            relative_time(now - chrono::Duration::days(2), now),
-            "2 days ago"
-        );
+        assert_eq!(relative_time(now - chrono::Duration::minutes(3), now), "3 minutes ago");
+        assert_eq!(relative_time(now - chrono::Duration::hours(1), now), "1 hour ago");
+        assert_eq!(relative_time(now - chrono::Duration::days(2), now), "2 days ago");
     }
 }

@@ -9,8 +9,8 @@ type HmacSha256 = Hmac<Sha256>;
 
 fn mac(key: &[u8; 32], session_id: &str) -> HmacSha256 {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac =
+        <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(b"csrf\0");
     mac.update(session_id.as_bytes());
     mac

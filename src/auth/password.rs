@@ -21,9 +21,7 @@ impl std::fmt::Debug for NewPassword {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WeakPassword {
-    #[error(
-        "the password must be at least 12 characters long (a passphrase of a few words is ideal)"
-    )]
+    #[error("the password must be at least 12 characters long (a passphrase of a few words is ideal)")]
     TooShort,
     #[error("the password must be at most 1024 bytes long")]
     TooLong,
@@ -59,10 +57,7 @@ pub struct HashingFailed;
 /// argon2id with the crate's defaults (m = 19 MiB, t = 2, p = 1: OWASP's recommendation),
 /// as a PHC string.
 pub fn hash(password: &NewPassword) -> Result<String, HashingFailed> {
-    Argon2::default()
-        .hash_password(password.expose().as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|_| HashingFailed)
+    Argon2::default().hash_password(password.expose().as_bytes()).map(|h| h.to_string()).map_err(|_| HashingFailed)
 }
 
 /// Checks a login attempt against a stored PHC string.
@@ -71,9 +66,7 @@ pub fn verify(candidate: &str, phc: &str) -> bool {
         return false;
     }
     match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(candidate.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     }
 }
@@ -96,27 +89,12 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert_eq!(
-            NewPassword::parse("short").unwrap_err(),
-            WeakPassword::TooShort
-        );
+        assert_eq!(NewPassword::parse("short").unwrap_err(), WeakPassword::TooShort);
         assert_eq!(NewPassword::parse("").unwrap_err(), WeakPassword::TooShort);
-        assert_eq!(
-            NewPassword::parse("Password1234").unwrap_err(),
-            WeakPassword::Common
-        );
-        assert_eq!(
-            NewPassword::parse("aaaaaaaaaaaaaaa").unwrap_err(),
-            WeakPassword::Common
-        );
-        assert_eq!(
-            NewPassword::parse(&"x".repeat(20)).unwrap_err(),
-            WeakPassword::Common
-        );
-        assert_eq!(
-            NewPassword::parse(&"xy".repeat(600)).unwrap_err(),
-            WeakPassword::TooLong
-        );
+        assert_eq!(NewPassword::parse("Password1234").unwrap_err(), WeakPassword::Common);
+        assert_eq!(NewPassword::parse("aaaaaaaaaaaaaaa").unwrap_err(), WeakPassword::Common);
+        assert_eq!(NewPassword::parse(&"x".repeat(20)).unwrap_err(), WeakPassword::Common);
+        assert_eq!(NewPassword::parse(&"xy".repeat(600)).unwrap_err(), WeakPassword::TooLong);
         assert!(NewPassword::parse("correct horse battery staple 9").is_ok());
     }
 

@@ -63,15 +63,9 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let session = TypedSession::of(&req);
-    let anonymous = session
-        .existing_anonymous_id()
-        .ok_or(AppError::CsrfRejected)?;
+    let anonymous = session.existing_anonymous_id().ok_or(AppError::CsrfRejected)?;
     if !super::csrf::same_origin(&req)
-        || !super::csrf::verify(
-            &state.settings.secrets.csrf_key,
-            &anonymous,
-            &form.csrf_token,
-        )
+        || !super::csrf::verify(&state.settings.secrets.csrf_key, &anonymous, &form.csrf_token)
     {
         return Err(AppError::CsrfRejected);
     }
@@ -119,11 +113,7 @@ pub async fn login(
     }
     let candidate = form.password.clone();
     let verified_user = web::block(move || match user {
-        Some(user)
-            if password::verify(&candidate, &user.password_hash) && user.disabled_at.is_none() =>
-        {
-            Some(user)
-        }
+        Some(user) if password::verify(&candidate, &user.password_hash) && user.disabled_at.is_none() => Some(user),
         Some(_) => None,
         None => {
             password::verify_against_dummy(&candidate);
@@ -141,9 +131,7 @@ pub async fn login(
             })
             .await?;
             sign_in(&req, &state, user.id).await?;
-            Ok(HttpResponse::SeeOther()
-                .insert_header(("Location", "/configuration"))
-                .finish())
+            Ok(HttpResponse::SeeOther().insert_header(("Location", "/configuration")).finish())
         }
         None => {
             tracing::info!(ip = %ip, "sign-in failed");
@@ -171,7 +159,5 @@ pub async fn logout(
 ) -> Result<HttpResponse, AppError> {
     user.check_csrf(&req, &form.csrf_token, &state)?;
     sign_out(&req, &state).await?;
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/login?signed_out=1"))
-        .finish())
+    Ok(HttpResponse::SeeOther().insert_header(("Location", "/login?signed_out=1")).finish())
 }

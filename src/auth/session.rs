@@ -65,9 +65,7 @@ impl TypedSession {
             return Ok(id);
         }
         let id = new_session_id();
-        self.0
-            .insert(ANONYMOUS_ID, &id)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
+        self.0.insert(ANONYMOUS_ID, &id).map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))?;
         Ok(id)
     }
 
@@ -79,9 +77,7 @@ impl TypedSession {
     fn start(&self, sid: &str) -> Result<(), AppError> {
         self.0.renew();
         self.0.clear();
-        self.0
-            .insert(SESSION_ID, sid)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
+        self.0.insert(SESSION_ID, sid).map_err(|e| AppError::Internal(anyhow::anyhow!("session: {e}")))
     }
 
     pub fn purge(&self) {
@@ -90,13 +86,7 @@ impl TypedSession {
 
     pub fn set_flash(&self, kind: FlashKind, message: impl Into<String>) {
         // A lost flash message is cosmetic; never fail the action over it.
-        let _ = self.0.insert(
-            FLASH,
-            Flash {
-                kind,
-                message: message.into(),
-            },
-        );
+        let _ = self.0.insert(FLASH, Flash { kind, message: message.into() });
     }
 
     pub fn take_flash(&self) -> Option<Flash> {
@@ -110,10 +100,7 @@ pub async fn sign_in(req: &HttpRequest, state: &AppState, user_id: Uuid) -> Resu
     let hash = sid_hash(&sid);
     crate::db::run(&state.pool, move |conn| {
         diesel::insert_into(admin_sessions::table)
-            .values((
-                admin_sessions::sid_sha256.eq(hash),
-                admin_sessions::user_id.eq(user_id),
-            ))
+            .values((admin_sessions::sid_sha256.eq(hash), admin_sessions::user_id.eq(user_id)))
             .execute(conn)
             .map_err(AppError::from)
     })
@@ -157,18 +144,9 @@ impl CurrentUser {
     }
 
     /// Every state-changing request calls this before doing anything.
-    pub fn check_csrf(
-        &self,
-        req: &HttpRequest,
-        submitted: &str,
-        state: &AppState,
-    ) -> Result<(), AppError> {
+    pub fn check_csrf(&self, req: &HttpRequest, submitted: &str, state: &AppState) -> Result<(), AppError> {
         if crate::auth::csrf::same_origin(req)
-            && crate::auth::csrf::verify(
-                &state.settings.secrets.csrf_key,
-                &self.session_id,
-                submitted,
-            )
+            && crate::auth::csrf::verify(&state.settings.secrets.csrf_key, &self.session_id, submitted)
         {
             Ok(())
         } else {
@@ -178,11 +156,7 @@ impl CurrentUser {
     }
 
     pub fn require_key_manager(&self) -> Result<(), AppError> {
-        if self.role().can_manage_keys() {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        if self.role().can_manage_keys() { Ok(()) } else { Err(AppError::Forbidden) }
     }
 }
 
@@ -220,11 +194,7 @@ async fn load_current_user(req: HttpRequest) -> Result<CurrentUser, AppError> {
         let Some((id, created_at, last_seen_at, user, account)) = row else {
             return Ok(None);
         };
-        let session = SessionRow {
-            id,
-            created_at,
-            last_seen_at,
-        };
+        let session = SessionRow { id, created_at, last_seen_at };
         let now = Utc::now();
         if now - session.last_seen_at > idle || now - session.created_at > max {
             diesel::update(admin_sessions::table.find(session.id))
@@ -243,12 +213,7 @@ async fn load_current_user(req: HttpRequest) -> Result<CurrentUser, AppError> {
     match found {
         Some((user, account)) => {
             let csrf_token = crate::auth::csrf::token(&state.settings.secrets.csrf_key, &sid);
-            Ok(CurrentUser {
-                user,
-                account,
-                session_id: sid,
-                csrf_token,
-            })
+            Ok(CurrentUser { user, account, session_id: sid, csrf_token })
         }
         None => {
             // Expired or revoked: drop the dead cookie so the browser stops sending it.

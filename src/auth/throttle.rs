@@ -14,11 +14,7 @@ pub const PER_IP: i64 = 20;
 pub const PER_EMAIL: i64 = 100;
 
 /// When the caller may try again, if it is throttled now.
-pub fn retry_at(
-    conn: &mut PgConnection,
-    email: &str,
-    ip: &str,
-) -> QueryResult<Option<DateTime<Utc>>> {
+pub fn retry_at(conn: &mut PgConnection, email: &str, ip: &str) -> QueryResult<Option<DateTime<Utc>>> {
     let since = Utc::now() - Duration::minutes(WINDOW_MINUTES);
     let recent = || login_failures::table.filter(login_failures::at.gt(since));
     // For each rule: if over its limit, the attempt that must age out first.
@@ -55,11 +51,7 @@ pub fn retry_at(
     Ok(limits
         .into_iter()
         .filter(|(limit, times)| times.len() as i64 >= *limit)
-        .filter_map(|(_, times)| {
-            times
-                .last()
-                .map(|oldest| *oldest + Duration::minutes(WINDOW_MINUTES))
-        })
+        .filter_map(|(_, times)| times.last().map(|oldest| *oldest + Duration::minutes(WINDOW_MINUTES)))
         .max())
 }
 
@@ -68,19 +60,13 @@ pub fn record_failure(conn: &mut PgConnection, email: &str, ip: &str) -> QueryRe
         .values((login_failures::email.eq(email), login_failures::ip.eq(ip)))
         .execute(conn)?;
     // Keep the table small: nothing older than a day matters.
-    diesel::delete(
-        login_failures::table.filter(login_failures::at.lt(Utc::now() - Duration::days(1))),
-    )
-    .execute(conn)?;
+    diesel::delete(login_failures::table.filter(login_failures::at.lt(Utc::now() - Duration::days(1))))
+        .execute(conn)?;
     Ok(())
 }
 
 /// A successful sign-in forgets that pair's failures.
 pub fn clear(conn: &mut PgConnection, email: &str, ip: &str) -> QueryResult<usize> {
-    diesel::delete(
-        login_failures::table
-            .filter(login_failures::email.eq(email))
-            .filter(login_failures::ip.eq(ip)),
-    )
-    .execute(conn)
+    diesel::delete(login_failures::table.filter(login_failures::email.eq(email)).filter(login_failures::ip.eq(ip)))
+        .execute(conn)
 }

@@ -17,26 +17,14 @@ pub struct BatchBody {
 }
 
 fn events_error(code: FieldCode, message: &str) -> InboundError {
-    InboundError::Validation(vec![FieldError {
-        field: "events".into(),
-        code,
-        message: message.into(),
-    }])
+    InboundError::Validation(vec![FieldError { field: "events".into(), code, message: message.into() }])
 }
 
 pub fn parse_batch_body(body: &[u8]) -> Result<BatchBody, InboundError> {
     let value: Box<RawValue> = serde_json::from_slice(body).map_err(|e| {
         let message = e.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        InboundError::from(BodyError::InvalidJson {
-            line: e.line(),
-            column: e.column(),
-            message,
-        })
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        InboundError::from(BodyError::InvalidJson { line: e.line(), column: e.column(), message })
     })?;
     let text = value.get().trim_start();
     let found = match text.as_bytes().first() {
@@ -50,41 +38,23 @@ pub fn parse_batch_body(body: &[u8]) -> Result<BatchBody, InboundError> {
     if let Some(found) = found {
         return Err(InboundError::ExpectedBatchObject { found });
     }
-    let mut members: BTreeMap<String, Box<RawValue>> =
-        serde_json::from_str(value.get()).map_err(|e| {
-            InboundError::from(BodyError::InvalidJson {
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            })
-        })?;
-    let events = members.remove("events").ok_or_else(|| {
-        events_error(
-            FieldCode::Required,
-            "events is required: {\"events\": [ ... ]}",
-        )
+    let mut members: BTreeMap<String, Box<RawValue>> = serde_json::from_str(value.get()).map_err(|e| {
+        InboundError::from(BodyError::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() })
     })?;
+    let events = members
+        .remove("events")
+        .ok_or_else(|| events_error(FieldCode::Required, "events is required: {\"events\": [ ... ]}"))?;
     let unknown_fields = members.into_keys().collect();
     let events: Vec<Box<RawValue>> = match events.get().trim_start().as_bytes().first() {
         Some(b'[') => serde_json::from_str(events.get()).map_err(|e| {
-            InboundError::from(BodyError::InvalidJson {
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            })
+            InboundError::from(BodyError::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() })
         })?,
         _ => {
-            return Err(events_error(
-                FieldCode::InvalidType,
-                "events must be an array of event objects",
-            ));
+            return Err(events_error(FieldCode::InvalidType, "events must be an array of event objects"));
         }
     };
     if events.is_empty() {
-        return Err(events_error(
-            FieldCode::Required,
-            "events must hold at least one event",
-        ));
+        return Err(events_error(FieldCode::Required, "events must hold at least one event"));
     }
     if events.len() > MAX_BATCH_EVENTS {
         return Err(events_error(
@@ -92,10 +62,7 @@ pub fn parse_batch_body(body: &[u8]) -> Result<BatchBody, InboundError> {
             "a batch holds at most 500 events; split it into several requests",
         ));
     }
-    Ok(BatchBody {
-        events,
-        unknown_fields,
-    })
+    Ok(BatchBody { events, unknown_fields })
 }
 
 #[cfg(test)]

@@ -55,11 +55,7 @@ impl Currency {
         let [a, b, c] = bytes else {
             return Err(UnknownCurrency);
         };
-        let upper = [
-            a.to_ascii_uppercase(),
-            b.to_ascii_uppercase(),
-            c.to_ascii_uppercase(),
-        ];
+        let upper = [a.to_ascii_uppercase(), b.to_ascii_uppercase(), c.to_ascii_uppercase()];
         ISO_4217_ACTIVE
             .binary_search_by(|code| code.as_bytes().cmp(&upper[..]))
             .ok()
@@ -100,29 +96,21 @@ mod tests {
     #[test]
     fn list_is_sorted_unique_and_well_formed() {
         assert!(ISO_4217_ACTIVE.windows(2).all(|w| w[0] < w[1]));
-        assert!(
-            ISO_4217_ACTIVE
-                .iter()
-                .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
-        );
+        assert!(ISO_4217_ACTIVE.iter().all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
         assert!((170..=190).contains(&ISO_4217_ACTIVE.len()));
     }
 
     #[test]
     fn accepts_common_codes_in_any_case() {
         for code in [
-            "USD", "EUR", "GBP", "JPY", "CHF", "BRL", "INR", "ZAR", "SEK", "NOK", "DKK", "PLN",
-            "CZK", "HUF", "AUD", "CAD", "NZD", "MXN", "SGD", "HKD", "CNY", "KRW", "AED", "ZWG",
-            "XCG", "SLE", "VES",
+            "USD", "EUR", "GBP", "JPY", "CHF", "BRL", "INR", "ZAR", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "AUD",
+            "CAD", "NZD", "MXN", "SGD", "HKD", "CNY", "KRW", "AED", "ZWG", "XCG", "SLE", "VES",
         ] {
             assert_eq!(Currency::parse(code).map(|c| c.as_str()), Ok(code));
             let lower = code.to_ascii_lowercase();
             assert_eq!(Currency::parse(&lower).map(|c| c.as_str()), Ok(code));
         }
-        assert_eq!(
-            Currency::parse(" eUr ").map(|c| c.to_string()),
-            Ok("EUR".into())
-        );
+        assert_eq!(Currency::parse(" eUr ").map(|c| c.to_string()), Ok("EUR".into()));
         assert_eq!("usd".parse::<Currency>().map(|c| c.as_str()), Ok("USD"));
     }
 

@@ -36,38 +36,30 @@ pub enum InboundError {
 
 impl From<DbError> for InboundError {
     fn from(e: DbError) -> Self {
-        if e.is_unavailable() {
-            InboundError::Unavailable
-        } else {
-            InboundError::Internal(e.to_string())
-        }
+        if e.is_unavailable() { InboundError::Unavailable } else { InboundError::Internal(e.to_string()) }
     }
 }
 
 impl From<BodyError> for InboundError {
     fn from(e: BodyError) -> Self {
         match e {
-            BodyError::InvalidJson {
-                line,
-                column,
-                message,
-            } => InboundError::InvalidJson {
-                line,
-                column,
-                message,
-            },
+            BodyError::InvalidJson { line, column, message } => InboundError::InvalidJson { line, column, message },
             BodyError::ExpectedObject { found } => InboundError::ExpectedObject { found },
         }
     }
+}
+
+/// "an array", "a string", …
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {noun}")
 }
 
 impl InboundError {
     pub fn status(&self) -> StatusCode {
         match self {
             InboundError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            InboundError::MissingKey | InboundError::InvalidKey | InboundError::RevokedKey => {
-                StatusCode::UNAUTHORIZED
-            }
+            InboundError::MissingKey | InboundError::InvalidKey | InboundError::RevokedKey => StatusCode::UNAUTHORIZED,
             InboundError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             InboundError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             InboundError::BrowserOrigin => StatusCode::FORBIDDEN,
@@ -92,9 +84,7 @@ impl InboundError {
             InboundError::BrowserOrigin => "browser_origin_forbidden",
             InboundError::RateLimited => "rate_limited",
             InboundError::InvalidJson { .. } => "invalid_json",
-            InboundError::ExpectedObject { .. } | InboundError::ExpectedBatchObject { .. } => {
-                "expected_object"
-            }
+            InboundError::ExpectedObject { .. } | InboundError::ExpectedBatchObject { .. } => "expected_object",
             InboundError::Validation(_) => "validation_failed",
             InboundError::Unavailable => "unavailable",
             InboundError::Internal(_) => "internal_error",
@@ -117,8 +107,8 @@ impl InboundError {
             InboundError::ExpectedObject { found } if *found == "array" => {
                 "The body must be one event object, not an array. To send several events, POST {\"events\": [...]} to /__cc/inbound/batch.".into()
             }
-            InboundError::ExpectedObject { found } => format!("The body must be a JSON object (one event), not a {found}."),
-            InboundError::ExpectedBatchObject { found } => format!("The batch body must be a JSON object {{\"events\": [...]}}, not a {found}."),
+            InboundError::ExpectedObject { found } => format!("The body must be a JSON object (one event), not {}.", with_article(found)),
+            InboundError::ExpectedBatchObject { found } => format!("The batch body must be a JSON object {{\"events\": [...]}}, not {}.", with_article(found)),
             InboundError::Validation(fields) => match fields.as_slice() {
                 [one] => one.message.clone(),
                 _ => format!("{} fields failed validation; see `fields`.", fields.len()),

@@ -29,10 +29,7 @@ pub struct KeyCache {
 impl KeyCache {
     pub fn get(&self, hash: &KeyHash) -> Option<CachedKey> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(hash)
-            .filter(|(_, at)| at.elapsed() < TTL)
-            .map(|(key, _)| *key)
+        entries.get(hash).filter(|(_, at)| at.elapsed() < TTL).map(|(key, _)| *key)
     }
 
     pub fn insert(&self, hash: KeyHash, key: CachedKey) {
@@ -47,9 +44,6 @@ impl KeyCache {
     }
 
     pub fn forget(&self, hash: &KeyHash) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(hash);
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(hash);
     }
 }

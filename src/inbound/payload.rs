@@ -73,16 +73,8 @@ const PG_NUMERIC_MAX_SCALE: i128 = 16_383;
 const PG_NUMERIC_MAX_EXPONENT: i128 = (i32::MAX / 2) as i128;
 
 /// Top-level fields of an event; anything else is reported as unknown.
-const KNOWN_FIELDS: &[&str] = &[
-    "click_id",
-    "currency",
-    "email",
-    "event",
-    "event_id",
-    "occurred_at",
-    "properties",
-    "value",
-];
+const KNOWN_FIELDS: &[&str] =
+    &["click_id", "currency", "email", "event", "event_id", "occurred_at", "properties", "value"];
 
 /// The closed list of field error codes (SPEC §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -167,11 +159,7 @@ pub struct FieldError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BodyError {
     /// Not JSON at all. line/column as serde_json reports them (1-based).
-    InvalidJson {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    InvalidJson { line: usize, column: usize, message: String },
     /// Valid JSON but not an object (e.g. an array on the single endpoint).
     ExpectedObject { found: &'static str }, // "array", "string", "number", "boolean", "null"
 }
@@ -189,14 +177,12 @@ impl BodyError {
 impl fmt::Display for BodyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BodyError::InvalidJson {
-                line,
-                column,
-                message,
-            } => write!(f, "invalid JSON at line {line} column {column}: {message}"),
-            BodyError::ExpectedObject { found: "array" } => f.write_str(
-                "expected a JSON object, found an array (send several events to the batch endpoint)",
-            ),
+            BodyError::InvalidJson { line, column, message } => {
+                write!(f, "invalid JSON at line {line} column {column}: {message}")
+            }
+            BodyError::ExpectedObject { found: "array" } => {
+                f.write_str("expected a JSON object, found an array (send several events to the batch endpoint)")
+            }
             BodyError::ExpectedObject { found } => {
                 write!(f, "expected a JSON object, found {found}")
             }
@@ -230,10 +216,7 @@ pub struct ParsedEvent {
 pub type RawObject = BTreeMap<String, Box<RawValue>>;
 
 /// Parse a whole request body holding one event.
-pub fn parse_event_body(
-    body: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Result<ParsedEvent, Vec<FieldError>>, BodyError> {
+pub fn parse_event_body(body: &[u8], now: DateTime<Utc>) -> Result<Result<ParsedEvent, Vec<FieldError>>, BodyError> {
     // The common case (an object) takes a single pass; anything else is
     // parsed again as a raw value to tell "not JSON" from "not an object".
     match serde_json::from_slice::<RawObject>(body) {
@@ -252,11 +235,7 @@ pub fn parse_event_body(
 
 /// For the batch endpoint: validate one element of `events`. A non-object
 /// gives one `invalid_type` error on `path` itself.
-pub fn parse_raw_event(
-    raw: &RawValue,
-    path: &str,
-    now: DateTime<Utc>,
-) -> Result<ParsedEvent, Vec<FieldError>> {
+pub fn parse_raw_event(raw: &RawValue, path: &str, now: DateTime<Utc>) -> Result<ParsedEvent, Vec<FieldError>> {
     let not_object = || {
         vec![FieldError {
             field: path.to_string(),
@@ -282,15 +261,8 @@ pub fn parse_raw_event(
 /// Validate one event object already split into raw members; `path`
 /// prefixes field names in errors ("" gives "currency", "events[3]" gives
 /// "events[3].currency"). Every broken field is reported.
-pub fn parse_event_object(
-    obj: &RawObject,
-    path: &str,
-    now: DateTime<Utc>,
-) -> Result<ParsedEvent, Vec<FieldError>> {
-    let mut errs = Errors {
-        path,
-        list: Vec::new(),
-    };
+pub fn parse_event_object(obj: &RawObject, path: &str, now: DateTime<Utc>) -> Result<ParsedEvent, Vec<FieldError>> {
+    let mut errs = Errors { path, list: Vec::new() };
     let field = |name: &str| obj.get(name).map(|raw| read_field(raw));
 
     let email = check_email(field("email"), &mut errs);
@@ -314,11 +286,7 @@ pub fn parse_event_object(
                 click_id,
                 properties,
             },
-            unknown_fields: obj
-                .keys()
-                .filter(|k| !KNOWN_FIELDS.contains(&k.as_str()))
-                .cloned()
-                .collect(),
+            unknown_fields: obj.keys().filter(|k| !KNOWN_FIELDS.contains(&k.as_str())).cloned().collect(),
         }),
         // A missing required field always pushed an error, so `list` is
         // never empty here.
@@ -336,16 +304,8 @@ struct Errors<'p> {
 
 impl Errors<'_> {
     fn push(&mut self, field: &str, code: FieldCode, message: impl Into<String>) {
-        let field = if self.path.is_empty() {
-            field.to_string()
-        } else {
-            format!("{}.{}", self.path, field)
-        };
-        self.list.push(FieldError {
-            field,
-            code,
-            message: message.into(),
-        });
+        let field = if self.path.is_empty() { field.to_string() } else { format!("{}.{}", self.path, field) };
+        self.list.push(FieldError { field, code, message: message.into() });
     }
 }
 
@@ -355,11 +315,7 @@ fn invalid_json(e: &serde_json::Error) -> BodyError {
     let full = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-    BodyError::InvalidJson {
-        line: e.line(),
-        column: e.column(),
-        message,
-    }
+    BodyError::InvalidJson { line: e.line(), column: e.column(), message }
 }
 
 // ---------------------------------------------------------------------------
@@ -390,12 +346,7 @@ impl JsonKind {
 
 /// The kind of a raw JSON value, from its first byte (the text is valid JSON).
 fn json_kind(raw: &RawValue) -> JsonKind {
-    match raw
-        .get()
-        .trim_start_matches([' ', '\t', '\n', '\r'])
-        .as_bytes()
-        .first()
-    {
+    match raw.get().trim_start_matches([' ', '\t', '\n', '\r']).as_bytes().first() {
         Some(b'{') => JsonKind::Object,
         Some(b'[') => JsonKind::Array,
         Some(b'"') => JsonKind::String,
@@ -466,11 +417,7 @@ fn check_email(field: Option<Field<'_>>, errs: &mut Errors<'_>) -> Option<Email>
             return None;
         }
         Field::LoneSurrogate => {
-            errs.push(
-                "email",
-                FieldCode::ControlCharacters,
-                lone_surrogate("email"),
-            );
+            errs.push("email", FieldCode::ControlCharacters, lone_surrogate("email"));
             return None;
         }
     };
@@ -503,16 +450,8 @@ fn check_text(
         Field::Text(s) => s,
         Field::Number(n) if integer_ok && is_json_integer(n) => n.to_string(),
         Field::Number(_) | Field::Other => {
-            let wanted = if integer_ok {
-                "a string or an integer"
-            } else {
-                "a string"
-            };
-            errs.push(
-                name,
-                FieldCode::InvalidType,
-                format!("{name} must be {wanted}"),
-            );
+            let wanted = if integer_ok { "a string or an integer" } else { "a string" };
+            errs.push(name, FieldCode::InvalidType, format!("{name} must be {wanted}"));
             return None;
         }
         Field::LoneSurrogate => {
@@ -521,19 +460,11 @@ fn check_text(
         }
     };
     if has_control(&text) {
-        errs.push(
-            name,
-            FieldCode::ControlCharacters,
-            format!("{name} must not contain control characters"),
-        );
+        errs.push(name, FieldCode::ControlCharacters, format!("{name} must not contain control characters"));
         return None;
     }
     if text.chars().count() > max {
-        errs.push(
-            name,
-            FieldCode::TooLong,
-            format!("{name} must be at most {max} characters"),
-        );
+        errs.push(name, FieldCode::TooLong, format!("{name} must be at most {max} characters"));
         return None;
     }
     Some(text)
@@ -560,46 +491,26 @@ fn check_click_id(field: Option<Field<'_>>, errs: &mut Errors<'_>) -> Option<Str
     check_text("click_id", field, MAX_CLICK_ID_CHARS, false, errs)
 }
 
-fn check_currency(
-    field: Option<Field<'_>>,
-    value_present: bool,
-    errs: &mut Errors<'_>,
-) -> Option<Currency> {
+fn check_currency(field: Option<Field<'_>>, value_present: bool, errs: &mut Errors<'_>) -> Option<Currency> {
     let text = match field.unwrap_or(Field::Absent) {
         Field::Absent => {
             if value_present {
-                errs.push(
-                    "currency",
-                    FieldCode::RequiredWithValue,
-                    "currency is required when value is present",
-                );
+                errs.push("currency", FieldCode::RequiredWithValue, "currency is required when value is present");
             }
             return None;
         }
         Field::Text(s) => s,
         Field::Number(_) | Field::Other => {
-            errs.push(
-                "currency",
-                FieldCode::InvalidType,
-                "currency must be a string such as \"USD\"",
-            );
+            errs.push("currency", FieldCode::InvalidType, "currency must be a string such as \"USD\"");
             return None;
         }
         Field::LoneSurrogate => {
-            errs.push(
-                "currency",
-                FieldCode::ControlCharacters,
-                lone_surrogate("currency"),
-            );
+            errs.push("currency", FieldCode::ControlCharacters, lone_surrogate("currency"));
             return None;
         }
     };
     if has_control(&text) {
-        errs.push(
-            "currency",
-            FieldCode::ControlCharacters,
-            "currency must not contain control characters",
-        );
+        errs.push("currency", FieldCode::ControlCharacters, "currency must not contain control characters");
         return None;
     }
     match Currency::parse(&text) {
@@ -611,11 +522,7 @@ fn check_currency(
     }
 }
 
-fn check_occurred_at(
-    field: Option<Field<'_>>,
-    now: DateTime<Utc>,
-    errs: &mut Errors<'_>,
-) -> Option<DateTime<Utc>> {
+fn check_occurred_at(field: Option<Field<'_>>, now: DateTime<Utc>, errs: &mut Errors<'_>) -> Option<DateTime<Utc>> {
     const NAME: &str = "occurred_at";
     let text = match field.unwrap_or(Field::Absent) {
         Field::Absent => return None,
@@ -634,11 +541,7 @@ fn check_occurred_at(
         }
     };
     if has_control(&text) {
-        errs.push(
-            NAME,
-            FieldCode::ControlCharacters,
-            "occurred_at must not contain control characters",
-        );
+        errs.push(NAME, FieldCode::ControlCharacters, "occurred_at must not contain control characters");
         return None;
     }
     let at = match DateTime::parse_from_rfc3339(&text) {
@@ -655,19 +558,11 @@ fn check_occurred_at(
     let oldest = now.checked_sub_signed(TimeDelta::days(MAX_OCCURRED_AGE_DAYS));
     let latest = now.checked_add_signed(TimeDelta::minutes(MAX_OCCURRED_FUTURE_MINUTES));
     if oldest.is_some_and(|oldest| at < oldest) {
-        errs.push(
-            NAME,
-            FieldCode::TooOld,
-            "occurred_at must not be more than 7 days in the past",
-        );
+        errs.push(NAME, FieldCode::TooOld, "occurred_at must not be more than 7 days in the past");
         return None;
     }
     if latest.is_some_and(|latest| at > latest) {
-        errs.push(
-            NAME,
-            FieldCode::InFuture,
-            "occurred_at must not be more than 5 minutes in the future",
-        );
+        errs.push(NAME, FieldCode::InFuture, "occurred_at must not be more than 5 minutes in the future");
         return None;
     }
     Some(at)
@@ -702,16 +597,10 @@ fn check_value(field: Option<Field<'_>>, errs: &mut Errors<'_>) -> ValueOutcome 
         Field::Number(n) => match split_json_number(n) {
             Some(parts) => to_value(&parts),
             // serde_json validated the number, so this is defensive only.
-            None => Err((
-                FieldCode::InvalidNumber,
-                "value must be a number".to_string(),
-            )),
+            None => Err((FieldCode::InvalidNumber, "value must be a number".to_string())),
         },
         Field::Text(s) => parse_value_string(&s),
-        Field::Other => Err((
-            FieldCode::InvalidType,
-            "value must be a number or a numeric string".to_string(),
-        )),
+        Field::Other => Err((FieldCode::InvalidType, "value must be a number or a numeric string".to_string())),
         Field::LoneSurrogate => Err((FieldCode::ControlCharacters, lone_surrogate("value"))),
     };
     match parsed {
@@ -770,47 +659,29 @@ fn split_json_number(s: &str) -> Option<NumberParts<'_>> {
             if digits.is_empty() || !rest.is_empty() {
                 return None;
             }
-            let magnitude = digits.bytes().fold(0i64, |acc, b| {
-                acc.saturating_mul(10).saturating_add(i64::from(b - b'0'))
-            });
+            let magnitude =
+                digits.bytes().fold(0i64, |acc, b| acc.saturating_mul(10).saturating_add(i64::from(b - b'0')));
             if exp_negative { -magnitude } else { magnitude }
         }
         None if rest.is_empty() => 0,
         None => return None,
     };
-    Some(NumberParts {
-        negative,
-        int,
-        frac,
-        exp,
-    })
+    Some(NumberParts { negative, int, frac, exp })
 }
 
 /// A value string: only a plain decimal, after trimming.
 fn parse_value_string(s: &str) -> Result<BigDecimal, (FieldCode, String)> {
     if has_control(s) {
-        return Err((
-            FieldCode::ControlCharacters,
-            "value must not contain control characters".to_string(),
-        ));
+        return Err((FieldCode::ControlCharacters, "value must not contain control characters".to_string()));
     }
     let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if ["nan", "inf", "infinity"]
-        .iter()
-        .any(|w| unsigned.eq_ignore_ascii_case(w))
-    {
-        return Err((
-            FieldCode::NotFinite,
-            "value must be a finite number".to_string(),
-        ));
+    if ["nan", "inf", "infinity"].iter().any(|w| unsigned.eq_ignore_ascii_case(w)) {
+        return Err((FieldCode::NotFinite, "value must be a finite number".to_string()));
     }
     // The plain form is the JSON grammar without an exponent.
     match split_json_number(s) {
         Some(parts) if !s.contains(['e', 'E']) => to_value(&parts),
-        _ => Err((
-            FieldCode::InvalidNumber,
-            "value must be a plain decimal number such as \"99.99\"".to_string(),
-        )),
+        _ => Err((FieldCode::InvalidNumber, "value must be a plain decimal number such as \"99.99\"".to_string())),
     }
 }
 
@@ -825,30 +696,14 @@ struct Significand<'a> {
 
 fn significand<'a>(parts: &'a NumberParts<'a>) -> Option<Significand<'a>> {
     let total = parts.int.len() + parts.frac.len();
-    let leading_zeros = parts
-        .int
-        .bytes()
-        .chain(parts.frac.bytes())
-        .take_while(|b| *b == b'0')
-        .count();
+    let leading_zeros = parts.int.bytes().chain(parts.frac.bytes()).take_while(|b| *b == b'0').count();
     if leading_zeros == total {
         return None; // zero
     }
-    let trailing_zeros = parts
-        .frac
-        .bytes()
-        .rev()
-        .chain(parts.int.bytes().rev())
-        .take_while(|b| *b == b'0')
-        .count();
+    let trailing_zeros = parts.frac.bytes().rev().chain(parts.int.bytes().rev()).take_while(|b| *b == b'0').count();
     let digit_count = total - leading_zeros - trailing_zeros;
     let power = i128::from(parts.exp) - parts.frac.len() as i128 + trailing_zeros as i128;
-    Some(Significand {
-        parts,
-        leading_zeros,
-        digit_count,
-        power,
-    })
+    Some(Significand { parts, leading_zeros, digit_count, power })
 }
 
 /// Range-checks a number and builds it exactly. The limits are checked on the
@@ -862,44 +717,20 @@ fn to_value(parts: &NumberParts<'_>) -> Result<BigDecimal, (FieldCode, String)> 
         return Ok(BigDecimal::new(BigInt::from(0), scale as i64));
     };
     if parts.negative {
-        return Err((
-            FieldCode::Negative,
-            "value must not be negative".to_string(),
-        ));
+        return Err((FieldCode::Negative, "value must not be negative".to_string()));
     }
     if sig.digit_count as i128 + sig.power > MAX_VALUE_INTEGER_DIGITS {
-        return Err((
-            FieldCode::TooLarge,
-            "value must be less than 1000000000000".to_string(),
-        ));
+        return Err((FieldCode::TooLarge, "value must be less than 1000000000000".to_string()));
     }
     if -sig.power > MAX_VALUE_DECIMALS {
-        return Err((
-            FieldCode::TooManyDecimals,
-            "value must have at most 6 decimal places".to_string(),
-        ));
+        return Err((FieldCode::TooManyDecimals, "value must have at most 6 decimal places".to_string()));
     }
     // Now value < 10^12 with at most 6 decimals, so value × 10^6 < 10^18
     // fits an i64. `scale >= -power` here, so the shift is never negative.
-    let too_large = || {
-        (
-            FieldCode::TooLarge,
-            "value must be less than 1000000000000".to_string(),
-        )
-    };
+    let too_large = || (FieldCode::TooLarge, "value must be less than 1000000000000".to_string());
     let mut units: i64 = 0;
-    for b in sig
-        .parts
-        .int
-        .bytes()
-        .chain(sig.parts.frac.bytes())
-        .skip(sig.leading_zeros)
-        .take(sig.digit_count)
-    {
-        units = units
-            .checked_mul(10)
-            .and_then(|u| u.checked_add(i64::from(b - b'0')))
-            .ok_or_else(too_large)?;
+    for b in sig.parts.int.bytes().chain(sig.parts.frac.bytes()).skip(sig.leading_zeros).take(sig.digit_count) {
+        units = units.checked_mul(10).and_then(|u| u.checked_add(i64::from(b - b'0'))).ok_or_else(too_large)?;
     }
     for _ in 0..(sig.power + scale) {
         units = units.checked_mul(10).ok_or_else(too_large)?;
@@ -920,19 +751,11 @@ fn check_properties(raw: Option<&RawValue>, errs: &mut Errors<'_>) -> Option<Str
             if matches!(read_field(raw), Field::Absent) {
                 return None;
             }
-            errs.push(
-                NAME,
-                FieldCode::InvalidType,
-                "properties must be a JSON object",
-            );
+            errs.push(NAME, FieldCode::InvalidType, "properties must be a JSON object");
             return None;
         }
         JsonKind::Boolean | JsonKind::Number | JsonKind::Array => {
-            errs.push(
-                NAME,
-                FieldCode::InvalidType,
-                "properties must be a JSON object",
-            );
+            errs.push(NAME, FieldCode::InvalidType, "properties must be a JSON object");
             return None;
         }
     }
@@ -955,11 +778,7 @@ fn check_properties(raw: Option<&RawValue>, errs: &mut Errors<'_>) -> Option<Str
         return None;
     }
     if scan.has_nul {
-        errs.push(
-            NAME,
-            FieldCode::ControlCharacters,
-            "properties must not contain NUL (\\u0000) characters",
-        );
+        errs.push(NAME, FieldCode::ControlCharacters, "properties must not contain NUL (\\u0000) characters");
         return None;
     }
     if scan.has_lone_surrogate {
@@ -967,11 +786,7 @@ fn check_properties(raw: Option<&RawValue>, errs: &mut Errors<'_>) -> Option<Str
         return None;
     }
     if scan.number_out_of_range {
-        errs.push(
-            NAME,
-            FieldCode::TooLarge,
-            "properties contains a number too large or too precise to store",
-        );
+        errs.push(NAME, FieldCode::TooLarge, "properties contains a number too large or too precise to store");
         return None;
     }
     Some(text.to_string())
@@ -1060,9 +875,7 @@ fn hex4(digits: Option<&[u8]>) -> Option<u32> {
     if digits.len() != 4 {
         return None;
     }
-    digits
-        .iter()
-        .try_fold(0u32, |acc, d| Some(acc * 16 + char::from(*d).to_digit(16)?))
+    digits.iter().try_fold(0u32, |acc, d| Some(acc * 16 + char::from(*d).to_digit(16)?))
 }
 
 /// Whether PostgreSQL 15's `numeric` input accepts this JSON number.
@@ -1096,28 +909,21 @@ mod tests {
     use std::str::FromStr;
 
     fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0)
-            .single()
-            .expect("valid time")
+        Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).single().expect("valid time")
     }
 
     /// A body built from a valid base (`email`, `event`) with members
     /// replaced, added, or removed (`None`).
     fn body_with(changes: &[(&str, Option<String>)]) -> String {
-        let mut members: Vec<(String, String)> = vec![
-            ("email".into(), r#""a@b.co""#.into()),
-            ("event".into(), r#""purchase""#.into()),
-        ];
+        let mut members: Vec<(String, String)> =
+            vec![("email".into(), r#""a@b.co""#.into()), ("event".into(), r#""purchase""#.into())];
         for (name, raw) in changes {
             members.retain(|(k, _)| k != name);
             if let Some(raw) = raw {
                 members.push((name.to_string(), raw.clone()));
             }
         }
-        let inner: Vec<String> = members
-            .iter()
-            .map(|(k, v)| format!("\"{k}\":{v}"))
-            .collect();
+        let inner: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
         format!("{{{}}}", inner.join(","))
     }
 
@@ -1142,11 +948,7 @@ mod tests {
         Some(raw.to_string())
     }
 
-    type Row = (
-        &'static str,
-        Vec<(&'static str, Option<String>)>,
-        Option<(&'static str, FieldCode)>,
-    );
+    type Row = (&'static str, Vec<(&'static str, Option<String>)>, Option<(&'static str, FieldCode)>);
 
     /// One row per rule: (label, changes to the valid base, expected error).
     #[rustfmt::skip]
@@ -1311,11 +1113,7 @@ mod tests {
             }
         }
         for code in FieldCode::ALL {
-            assert!(
-                rows.iter()
-                    .any(|(_, _, e)| e.is_some_and(|(_, c)| c == *code)),
-                "no row for {code}"
-            );
+            assert!(rows.iter().any(|(_, _, e)| e.is_some_and(|(_, c)| c == *code)), "no row for {code}");
         }
     }
 
@@ -1355,12 +1153,7 @@ mod tests {
     #[test]
     fn giant_exponents_are_cheap() {
         let started = std::time::Instant::now();
-        for raw in [
-            "1e999999999",
-            "1e-999999999",
-            "9e9223372036854775807",
-            "1e-99999999999999999999",
-        ] {
+        for raw in ["1e999999999", "1e-999999999", "9e9223372036854775807", "1e-99999999999999999999"] {
             let body = body_with(&[("value", s(raw)), ("currency", s(r#""USD""#))]);
             assert!(parse(&body).is_err(), "{raw}");
         }
@@ -1372,8 +1165,7 @@ mod tests {
         let body = r#"{"email":"x","event":"","value":-5,"event_id":true,
             "occurred_at":"soon","click_id":7,"properties":[1]}"#;
         let errors = parse(body).expect_err("invalid");
-        let got: Vec<(&str, FieldCode)> =
-            errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        let got: Vec<(&str, FieldCode)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
         assert_eq!(
             got,
             vec![
@@ -1387,10 +1179,7 @@ mod tests {
                 ("properties", FieldCode::InvalidType),
             ]
         );
-        assert_eq!(
-            errors[3].message,
-            "currency is required when value is present"
-        );
+        assert_eq!(errors[3].message, "currency is required when value is present");
         let empty = parse("{}").expect_err("invalid");
         assert_eq!(empty.len(), 2);
     }
@@ -1405,25 +1194,13 @@ mod tests {
         let ev = &parsed.event;
         assert_eq!(ev.email.as_str(), "jane.doe@example.com");
         assert_eq!(ev.event, "Purchase");
-        assert_eq!(
-            ev.value.as_ref().map(|v| v.to_plain_string()),
-            Some("19.90".into())
-        );
+        assert_eq!(ev.value.as_ref().map(|v| v.to_plain_string()), Some("19.90".into()));
         assert_eq!(ev.currency.map(|c| c.as_str()), Some("EUR"));
         assert_eq!(ev.event_id.as_deref(), Some("ord-7"));
-        assert_eq!(
-            ev.occurred_at,
-            Utc.with_ymd_and_hms(2024, 5, 1, 11, 30, 0).single()
-        );
+        assert_eq!(ev.occurred_at, Utc.with_ymd_and_hms(2024, 5, 1, 11, 30, 0).single());
         assert_eq!(ev.click_id.as_deref(), Some("gclid123"));
-        assert_eq!(
-            ev.properties.as_deref(),
-            Some(r#"{ "plan" : "pro", "big": 1e400 }"#)
-        );
-        assert_eq!(
-            parsed.unknown_fields,
-            vec!["colour".to_string(), "zeta".to_string()]
-        );
+        assert_eq!(ev.properties.as_deref(), Some(r#"{ "plan" : "pro", "big": 1e400 }"#));
+        assert_eq!(parsed.unknown_fields, vec!["colour".to_string(), "zeta".to_string()]);
     }
 
     #[test]
@@ -1435,14 +1212,7 @@ mod tests {
         .expect("valid");
         let ev = parsed.event;
         assert_eq!(
-            (
-                ev.value,
-                ev.currency,
-                ev.event_id,
-                ev.occurred_at,
-                ev.click_id,
-                ev.properties
-            ),
+            (ev.value, ev.currency, ev.event_id, ev.occurred_at, ev.click_id, ev.properties),
             (None, None, None, None, None, None)
         );
         assert!(parsed.unknown_fields.is_empty());
@@ -1458,8 +1228,7 @@ mod tests {
 
     #[test]
     fn duplicate_keys_last_wins() {
-        let parsed =
-            parse(r#"{"email":"a@b.co","event":"first","event":"second"}"#).expect("valid");
+        let parsed = parse(r#"{"email":"a@b.co","event":"first","event":"second"}"#).expect("valid");
         assert_eq!(parsed.event.event, "second");
         let errors = parse(r#"{"email":"a@b.co","event":"ok","event":""}"#).expect_err("invalid");
         assert_eq!(errors[0].code, FieldCode::Required);
@@ -1472,8 +1241,7 @@ mod tests {
         let parsed = parse(r#"{"email":"a@b.co","event":"x","Email":"y"}"#).expect("valid");
         assert_eq!(parsed.unknown_fields, vec!["Email".to_string()]);
         // Unknown fields are not stored, so their content is not checked.
-        let parsed =
-            parse(r#"{"email":"a@b.co","event":"x","extra":"\ud800\u0000"}"#).expect("valid");
+        let parsed = parse(r#"{"email":"a@b.co","event":"x","extra":"\ud800\u0000"}"#).expect("valid");
         assert_eq!(parsed.unknown_fields, vec!["extra".to_string()]);
     }
 
@@ -1487,18 +1255,11 @@ mod tests {
             (b"null", "null"),
         ];
         for (body, found) in cases {
-            assert_eq!(
-                parse_event_body(body, now()),
-                Err(BodyError::ExpectedObject { found })
-            );
+            assert_eq!(parse_event_body(body, now()), Err(BodyError::ExpectedObject { found }));
         }
         let err = parse_event_body(b"{\n  \"email\": }", now()).expect_err("invalid");
         match &err {
-            BodyError::InvalidJson {
-                line,
-                column,
-                message,
-            } => {
+            BodyError::InvalidJson { line, column, message } => {
                 assert_eq!((*line, *column), (2, 12));
                 assert_eq!(message, "expected value");
             }
@@ -1519,10 +1280,7 @@ mod tests {
             b"{'a':1}",
         ] {
             assert!(
-                matches!(
-                    parse_event_body(body, now()),
-                    Err(BodyError::InvalidJson { .. })
-                ),
+                matches!(parse_event_body(body, now()), Err(BodyError::InvalidJson { .. })),
                 "{:?}",
                 String::from_utf8_lossy(body)
             );
@@ -1547,8 +1305,7 @@ mod tests {
 
     #[test]
     fn batch_paths() {
-        let raw = RawValue::from_string(r#"{"email":"a@b.co","event":"e","value":1}"#.into())
-            .expect("json");
+        let raw = RawValue::from_string(r#"{"email":"a@b.co","event":"e","value":1}"#.into()).expect("json");
         let errors = parse_raw_event(&raw, "events[3]", now()).expect_err("invalid");
         assert_eq!(errors[0].field, "events[3].currency");
         assert_eq!(errors[0].code, FieldCode::RequiredWithValue);
@@ -1566,8 +1323,7 @@ mod tests {
             );
         }
 
-        let raw =
-            RawValue::from_string(r#"{"email":"a@b.co","event":"e","x":1}"#.into()).expect("json");
+        let raw = RawValue::from_string(r#"{"email":"a@b.co","event":"e","x":1}"#.into()).expect("json");
         let parsed = parse_raw_event(&raw, "events[1]", now()).expect("valid");
         assert_eq!(parsed.unknown_fields, vec!["x".to_string()]);
 
@@ -1576,25 +1332,18 @@ mod tests {
         struct Batch {
             events: Vec<Box<RawValue>>,
         }
-        let batch: Batch = serde_json::from_str(
-            r#"{"events":[{"email":"a@b.co","event":"e","value":1e400,"currency":"USD"}, 5]}"#,
-        )
-        .expect("json");
+        let batch: Batch =
+            serde_json::from_str(r#"{"events":[{"email":"a@b.co","event":"e","value":1e400,"currency":"USD"}, 5]}"#)
+                .expect("json");
         let first = parse_raw_event(&batch.events[0], "events[0]", now()).expect_err("invalid");
-        assert_eq!(
-            (first[0].field.as_str(), first[0].code),
-            ("events[0].value", FieldCode::TooLarge)
-        );
+        assert_eq!((first[0].field.as_str(), first[0].code), ("events[0].value", FieldCode::TooLarge));
         let second = parse_raw_event(&batch.events[1], "events[1]", now()).expect_err("invalid");
         assert_eq!(second[0].field, "events[1]");
 
         let raw = RawValue::from_string(r#"{"email":"a@b.co","event":"e","\ud800":1}"#.into())
             .expect("raw values do not decode strings");
         let errors = parse_raw_event(&raw, "events[2]", now()).expect_err("invalid");
-        assert_eq!(
-            (errors[0].field.as_str(), errors[0].code),
-            ("events[2]", FieldCode::ControlCharacters)
-        );
+        assert_eq!((errors[0].field.as_str(), errors[0].code), ("events[2]", FieldCode::ControlCharacters));
     }
 
     #[test]
@@ -1609,11 +1358,7 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", code.as_str()));
             assert_eq!(code.to_string(), code.as_str());
         }
-        let err = FieldError {
-            field: "currency".into(),
-            code: FieldCode::RequiredWithValue,
-            message: "m".into(),
-        };
+        let err = FieldError { field: "currency".into(), code: FieldCode::RequiredWithValue, message: "m".into() };
         assert_eq!(
             serde_json::to_string(&err).expect("serialises"),
             r#"{"field":"currency","code":"required_with_value","message":"m"}"#
@@ -1682,12 +1427,8 @@ mod tests {
 
     /// A valid JSON number (no leading zeros), exponents included.
     fn valid_number() -> impl Strategy<Value = String> {
-        (
-            "0|[1-9][0-9]{0,14}",
-            prop::option::of("[0-9]{1,9}"),
-            prop::option::of(-20i32..20),
-        )
-            .prop_map(|(int, frac, exp)| {
+        ("0|[1-9][0-9]{0,14}", prop::option::of("[0-9]{1,9}"), prop::option::of(-20i32..20)).prop_map(
+            |(int, frac, exp)| {
                 let mut s = int;
                 if let Some(frac) = frac {
                     s.push('.');
@@ -1697,7 +1438,8 @@ mod tests {
                     s.push_str(&format!("e{exp}"));
                 }
                 s
-            })
+            },
+        )
     }
 
     fn any_json_value() -> impl Strategy<Value = String> {

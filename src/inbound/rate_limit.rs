@@ -18,10 +18,7 @@ impl Default for RateLimitConfig {
     /// Generous: far above what one integration sends in normal use, and above what
     /// the benchmark's single key sends, so only a runaway loop is ever stopped.
     fn default() -> Self {
-        Self {
-            per_second: 20_000.0,
-            burst: 40_000,
-        }
+        Self { per_second: 20_000.0, burst: 40_000 }
     }
 }
 
@@ -34,14 +31,8 @@ impl RateLimitConfig {
             Some((rate, burst)) => (rate.trim(), Some(burst.trim())),
             None => (raw, None),
         };
-        let (count, unit) = rate
-            .split_once('/')
-            .ok_or("expected a rate such as 200/s")?;
-        let count: f64 = count
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| format!("{count:?} is not a whole number"))?
-            .into();
+        let (count, unit) = rate.split_once('/').ok_or("expected a rate such as 200/s")?;
+        let count: f64 = count.trim().parse::<u32>().map_err(|_| format!("{count:?} is not a whole number"))?.into();
         let seconds = match unit.trim() {
             "s" | "sec" | "second" => 1.0,
             "m" | "min" | "minute" => 60.0,
@@ -54,13 +45,8 @@ impl RateLimitConfig {
         }
         let burst = match burst {
             Some(text) => {
-                let number = text
-                    .strip_prefix("burst")
-                    .ok_or("expected `, burst N` after the rate")?
-                    .trim();
-                number
-                    .parse::<u32>()
-                    .map_err(|_| format!("{number:?} is not a whole number"))?
+                let number = text.strip_prefix("burst").ok_or("expected `, burst N` after the rate")?.trim();
+                number.parse::<u32>().map_err(|_| format!("{number:?} is not a whole number"))?
             }
             None => (per_second.ceil() as u32).max(1),
         };
@@ -94,10 +80,7 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(config: RateLimitConfig) -> Self {
-        Self {
-            config,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { config, buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes `cost` tokens from the key's bucket if it has them.
@@ -115,14 +98,10 @@ impl RateLimiter {
         if buckets.len() > 100_000 {
             // Forget keys whose buckets have refilled: they behave exactly like new ones.
             buckets.retain(|_, b| {
-                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * per_second
-                    < capacity
+                b.tokens + now.saturating_duration_since(b.updated).as_secs_f64() * per_second < capacity
             });
         }
-        let bucket = buckets.entry(key_id).or_insert(Bucket {
-            tokens: capacity,
-            updated: now,
-        });
+        let bucket = buckets.entry(key_id).or_insert(Bucket { tokens: capacity, updated: now });
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
         bucket.updated = now;
@@ -137,11 +116,7 @@ impl RateLimiter {
             limit: burst,
             remaining: bucket.tokens.floor() as u32,
             reset_seconds: ((capacity - bucket.tokens) / per_second).ceil() as u64,
-            retry_after_seconds: if allowed {
-                0
-            } else {
-                (missing_for_next / per_second).ceil().max(1.0) as u64
-            },
+            retry_after_seconds: if allowed { 0 } else { (missing_for_next / per_second).ceil().max(1.0) as u64 },
         }
     }
 }
@@ -155,39 +130,18 @@ mod tests {
     fn parses_the_documented_forms() {
         assert_eq!(
             RateLimitConfig::parse("200/s, burst 1000").unwrap(),
-            RateLimitConfig {
-                per_second: 200.0,
-                burst: 1000
-            }
+            RateLimitConfig { per_second: 200.0, burst: 1000 }
         );
-        assert_eq!(
-            RateLimitConfig::parse("60/m").unwrap(),
-            RateLimitConfig {
-                per_second: 1.0,
-                burst: 1
-            }
-        );
+        assert_eq!(RateLimitConfig::parse("60/m").unwrap(), RateLimitConfig { per_second: 1.0, burst: 1 });
         assert_eq!(RateLimitConfig::parse(" 10/s ").unwrap().burst, 10);
-        for bad in [
-            "",
-            "fast",
-            "10",
-            "0/s",
-            "10/d",
-            "10/s, 5",
-            "10/s, burst 0",
-            "-1/s",
-        ] {
+        for bad in ["", "fast", "10", "0/s", "10/d", "10/s, 5", "10/s, burst 0", "-1/s"] {
             assert!(RateLimitConfig::parse(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn bucket_allows_a_burst_then_refills_at_the_rate() {
-        let limiter = RateLimiter::new(RateLimitConfig {
-            per_second: 2.0,
-            burst: 3,
-        });
+        let limiter = RateLimiter::new(RateLimitConfig { per_second: 2.0, burst: 3 });
         let key = Uuid::new_v4();
         let start = Instant::now();
         for _ in 0..3 {
@@ -198,11 +152,7 @@ mod tests {
         assert_eq!(refused.remaining, 0);
         assert_eq!(refused.retry_after_seconds, 1);
         assert_eq!(refused.reset_seconds, 2);
-        assert!(
-            limiter
-                .check_at(key, 1, start + Duration::from_millis(600))
-                .allowed
-        );
+        assert!(limiter.check_at(key, 1, start + Duration::from_millis(600)).allowed);
         // Another key has its own bucket.
         assert!(limiter.check_at(Uuid::new_v4(), 1, start).allowed);
     }

@@ -12,24 +12,18 @@ use crate::keys::secret::PlainKey;
 
 /// The key from `X-CC-Api-Key` (or `Authorization: Bearer`), checked for shape and
 /// checksum only. Both headers may be sent, but then they must carry the same key.
+/// Other `Authorization` schemes (some tools add Basic auth of their own) are ignored.
 pub fn api_key(headers: &HeaderMap) -> Result<PlainKey, InboundError> {
     let mut candidates = Vec::new();
     for value in headers.get_all("x-cc-api-key") {
-        candidates.push(
-            value
-                .to_str()
-                .map_err(|_| InboundError::InvalidKey)?
-                .trim()
-                .to_owned(),
-        );
+        candidates.push(value.to_str().map_err(|_| InboundError::InvalidKey)?.trim().to_owned());
     }
     for value in headers.get_all(header::AUTHORIZATION) {
-        let value = value.to_str().map_err(|_| InboundError::InvalidKey)?.trim();
-        match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-                candidates.push(token.trim().to_owned())
-            }
-            _ => return Err(InboundError::InvalidKey),
+        let value = String::from_utf8_lossy(value.as_bytes());
+        if let Some((scheme, token)) = value.trim().split_once(' ')
+            && scheme.eq_ignore_ascii_case("bearer")
+        {
+            candidates.push(token.trim().to_owned());
         }
     }
     candidates.retain(|c| !c.is_empty());
@@ -42,17 +36,12 @@ pub fn api_key(headers: &HeaderMap) -> Result<PlainKey, InboundError> {
 
 /// `application/json`, any letter case, any parameters (charset).
 pub fn check_content_type(headers: &HeaderMap) -> Result<(), InboundError> {
-    let value = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media_type = value.split(';').next().unwrap_or("").trim();
     if media_type.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else if media_type.is_empty() {
-        Err(InboundError::UnsupportedMediaType(
-            "Send the body with Content-Type: application/json.".into(),
-        ))
+        Err(InboundError::UnsupportedMediaType("Send the body with Content-Type: application/json.".into()))
     } else {
         Err(InboundError::UnsupportedMediaType(format!(
             "Content-Type {media_type:?} is not supported; send application/json."
@@ -79,49 +68,45 @@ pub fn is_gzip(headers: &HeaderMap) -> Result<bool, InboundError> {
 
 /// Reads the body, stopping as soon as it is known to be too large, so neither a huge
 /// body nor a gzip bomb costs more than the limit in memory.
+/// The body as read: its bytes, or why it cannot be used. A body that cannot be read
+/// or decompressed is a body error (400), answered only after the key's checks, as the
+/// contract orders them; only its size (413) is known before.
+pub type Body = Result<Vec<u8>, InboundError>;
+
+fn unreadable(message: &str) -> InboundError {
+    InboundError::InvalidJson { line: 1, column: 1, message: message.into() }
+}
+
 pub async fn read_body(
     headers: &HeaderMap,
     mut payload: web::Payload,
     gzip: bool,
     max_body: usize,
-) -> Result<Vec<u8>, InboundError> {
+) -> Result<Body, InboundError> {
     // A compressed body this much larger than the limit cannot be valid: stop early.
     let wire_limit = if gzip { 2 * max_body } else { max_body };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > wire_limit as u64) {
         return Err(InboundError::PayloadTooLarge);
     }
     let mut wire = Vec::with_capacity(declared.unwrap_or(1024).min(wire_limit as u64) as usize);
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| InboundError::InvalidJson {
-            line: 1,
-            column: 1,
-            message: "the request body could not be read".into(),
-        })?;
+        let Ok(chunk) = chunk else { return Ok(Err(unreadable("the request body could not be read"))) };
         if wire.len() + chunk.len() > wire_limit {
             return Err(InboundError::PayloadTooLarge);
         }
         wire.extend_from_slice(&chunk);
     }
     if !gzip {
-        return Ok(wire);
+        return Ok(Ok(wire));
     }
     let mut body = Vec::new();
-    flate2::read::GzDecoder::new(wire.as_slice())
-        .take(max_body as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|_| InboundError::InvalidJson {
-            line: 1,
-            column: 1,
-            message: "the body is not valid gzip".into(),
-        })?;
+    let decoded = flate2::read::GzDecoder::new(wire.as_slice()).take(max_body as u64 + 1).read_to_end(&mut body);
     if body.len() > max_body {
         return Err(InboundError::PayloadTooLarge);
     }
-    Ok(body)
+    Ok(decoded.map(|_| body).map_err(|_| unreadable("the body is not valid gzip")))
 }
 
 #[cfg(test)]
@@ -132,23 +117,14 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (k, v) in pairs {
-            map.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
+            map.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
         }
         map
     }
 
     #[test]
     fn content_types() {
-        assert!(
-            check_content_type(&headers(&[(
-                "content-type",
-                "application/json; charset=utf-8"
-            )]))
-            .is_ok()
-        );
+        assert!(check_content_type(&headers(&[("content-type", "application/json; charset=utf-8")])).is_ok());
         assert!(check_content_type(&headers(&[("content-type", "Application/JSON")])).is_ok());
         assert!(check_content_type(&headers(&[("content-type", "text/plain")])).is_err());
         assert!(check_content_type(&headers(&[])).is_err());
@@ -158,34 +134,16 @@ mod tests {
     fn key_headers() {
         let key = PlainKey::generate().unwrap();
         let k = key.expose();
-        assert!(matches!(
-            api_key(&headers(&[])),
-            Err(InboundError::MissingKey)
-        ));
-        assert!(matches!(
-            api_key(&headers(&[("x-cc-api-key", "  ")])),
-            Err(InboundError::MissingKey)
-        ));
+        assert!(matches!(api_key(&headers(&[])), Err(InboundError::MissingKey)));
+        assert!(matches!(api_key(&headers(&[("x-cc-api-key", "  ")])), Err(InboundError::MissingKey)));
         assert!(api_key(&headers(&[("X-CC-API-KEY", &format!("  {k} "))])).is_ok());
         assert!(api_key(&headers(&[("authorization", &format!("Bearer {k}"))])).is_ok());
-        assert!(
-            api_key(&headers(&[
-                ("x-cc-api-key", k),
-                ("authorization", &format!("bearer {k}"))
-            ]))
-            .is_ok()
-        );
+        assert!(api_key(&headers(&[("x-cc-api-key", k), ("authorization", &format!("bearer {k}"))])).is_ok());
         let other = PlainKey::generate().unwrap();
         assert!(matches!(
-            api_key(&headers(&[
-                ("x-cc-api-key", k),
-                ("authorization", &format!("Bearer {}", other.expose()))
-            ])),
+            api_key(&headers(&[("x-cc-api-key", k), ("authorization", &format!("Bearer {}", other.expose()))])),
             Err(InboundError::InvalidKey)
         ));
-        assert!(matches!(
-            api_key(&headers(&[("x-cc-api-key", "cc_x")])),
-            Err(InboundError::InvalidKey)
-        ));
+        assert!(matches!(api_key(&headers(&[("x-cc-api-key", "cc_x")])), Err(InboundError::InvalidKey)));
     }
 }

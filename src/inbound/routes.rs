@@ -18,10 +18,10 @@ use super::error::InboundError;
 use super::key_cache::CachedKey;
 use super::payload::{ConversionEvent, FieldError, ParsedEvent, parse_event_body, parse_raw_event};
 use super::rate_limit::Decision;
-use super::request::{api_key, check_content_type, is_gzip, read_body};
+use super::request::{Body, api_key, check_content_type, is_gzip, read_body};
 use super::store::{
-    AuthenticatedKey, KeyState, NewEvent, StoreOutcome, existing_event_ids, flag_browser_origin,
-    lookup_key, store_events, touch_last_used,
+    AuthenticatedKey, KeyState, NewEvent, StoreOutcome, existing_event_ids, flag_browser_origin, lookup_key,
+    store_events, touch_last_used,
 };
 use crate::db::DbError;
 use crate::keys::secret::KeyHash;
@@ -35,14 +35,10 @@ pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/__cc/inbound")
-            .route(web::post().to(single))
-            .default_service(web::to(method_not_allowed)),
+        web::resource("/__cc/inbound").route(web::post().to(single)).default_service(web::to(method_not_allowed)),
     )
     .service(
-        web::resource("/__cc/inbound/batch")
-            .route(web::post().to(batch))
-            .default_service(web::to(method_not_allowed)),
+        web::resource("/__cc/inbound/batch").route(web::post().to(batch)).default_service(web::to(method_not_allowed)),
     );
 }
 
@@ -50,19 +46,11 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
     InboundError::MethodNotAllowed.to_response(&request_id_of(&req))
 }
 
-async fn single(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+async fn single(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     respond(&req, handle_single(&req, payload, &state).await)
 }
 
-async fn batch(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
+async fn batch(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
     respond(&req, handle_batch(&req, payload, &state).await)
 }
 
@@ -80,9 +68,8 @@ struct Answer {
 fn respond(req: &HttpRequest, result: Result<Answer, Failure>) -> HttpResponse {
     let (mut response, decision) = match result {
         Ok(answer) => {
-            let response = HttpResponse::build(answer.status)
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(answer.body);
+            let response =
+                HttpResponse::build(answer.status).insert_header((header::CACHE_CONTROL, "no-store")).json(answer.body);
             (response, Some(answer.rate))
         }
         Err((error, decision)) => (error.to_response(&request_id_of(req)), decision),
@@ -94,16 +81,10 @@ fn respond(req: &HttpRequest, result: Result<Answer, Failure>) -> HttpResponse {
             ("ratelimit-remaining", u64::from(decision.remaining)),
             ("ratelimit-reset", decision.reset_seconds),
         ] {
-            headers.insert(
-                header::HeaderName::from_static(name),
-                header::HeaderValue::from(value),
-            );
+            headers.insert(header::HeaderName::from_static(name), header::HeaderValue::from(value));
         }
         if !decision.allowed {
-            headers.insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from(decision.retry_after_seconds),
-            );
+            headers.insert(header::RETRY_AFTER, header::HeaderValue::from(decision.retry_after_seconds));
         }
     }
     response
@@ -128,7 +109,7 @@ struct Admitted {
     hash: KeyHash,
     /// The key came from the in-process cache, not a lookup in this request.
     cached: bool,
-    body: Vec<u8>,
+    body: Body,
     rate: Decision,
 }
 
@@ -144,49 +125,29 @@ async fn admit(
     let key = api_key(headers).map_err(|e| (e, None))?;
     check_content_type(headers).map_err(|e| (e, None))?;
     let gzip = is_gzip(headers).map_err(|e| (e, None))?;
-    let body = read_body(headers, payload, gzip, max_body)
-        .await
-        .map_err(|e| (e, None))?;
+    let body = read_body(headers, payload, gzip, max_body).await.map_err(|e| (e, None))?;
     let hash = key.hash();
     drop(key);
-    let origin = headers.get(header::ORIGIN).map(|o| {
-        String::from_utf8_lossy(o.as_bytes())
-            .chars()
-            .take(200)
-            .collect::<String>()
-    });
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|o| String::from_utf8_lossy(o.as_bytes()).chars().take(200).collect::<String>());
 
     // Hot path: a key seen active recently skips the lookup. The write itself still
-    // checks the key (see key_cache), and any error answer re-checks it first.
-    let cached = if origin.is_none() {
-        state.key_cache.get(&hash)
-    } else {
-        None
-    };
+    // checks the key (see key_cache), and any error answer re-checks it first. Validate
+    // mode writes nothing, so it always looks the key up.
+    let cached = if origin.is_none() && !validate_only(req) { state.key_cache.get(&hash) } else { None };
     let key = match cached {
         Some(key) => {
             touch_in_background(state, key.id);
-            AuthenticatedKey {
-                id: key.id,
-                domain_id: key.domain_id,
-                state: KeyState::Active,
-            }
+            AuthenticatedKey { id: key.id, domain_id: key.domain_id, state: KeyState::Active }
         }
-        None => lookup(state, hash.clone(), origin.clone())
-            .await
-            .map_err(|e| (e, None))?,
+        None => lookup(state, hash.clone(), origin.clone()).await.map_err(|e| (e, None))?,
     };
     if key.state == KeyState::Revoked {
         return Err((InboundError::RevokedKey, None));
     }
     if cached.is_none() {
-        state.key_cache.insert(
-            hash.clone(),
-            CachedKey {
-                id: key.id,
-                domain_id: key.domain_id,
-            },
-        );
+        state.key_cache.insert(hash.clone(), CachedKey { id: key.id, domain_id: key.domain_id });
     }
     if origin.is_some() {
         return Err((InboundError::BrowserOrigin, None));
@@ -198,40 +159,25 @@ async fn admit(
         }
         return Err((InboundError::RateLimited, Some(rate)));
     }
-    Ok(Admitted {
-        key,
-        hash,
-        cached: cached.is_some(),
-        body,
-        rate,
-    })
+    Ok(Admitted { key, hash, cached: cached.is_some(), body, rate })
 }
 
 /// The lookup: one indexed query; also counts the use and flags a browser origin.
-async fn lookup(
-    state: &AppState,
-    hash: KeyHash,
-    origin: Option<String>,
-) -> Result<AuthenticatedKey, InboundError> {
+async fn lookup(state: &AppState, hash: KeyHash, origin: Option<String>) -> Result<AuthenticatedKey, InboundError> {
     let marks = state.last_used.clone();
-    crate::db::run(
-        &state.inbound_pool,
-        move |conn| -> Result<_, InboundError> {
-            let key = lookup_key(conn, &hash)
-                .map_err(DbError::from)?
-                .ok_or(InboundError::InvalidKey)?;
-            if key.state == KeyState::Active {
-                // Every authenticated request counts as a use, even one whose body then fails.
-                if marks.claim(key.id) && !touch_last_used(conn, key.id).unwrap_or(false) {
-                    marks.release(key.id);
-                }
-                if let Some(origin) = &origin {
-                    flag_browser_origin(conn, key.id, origin).map_err(DbError::from)?;
-                }
+    crate::db::run(&state.inbound_pool, move |conn| -> Result<_, InboundError> {
+        let key = lookup_key(conn, &hash).map_err(DbError::from)?.ok_or(InboundError::InvalidKey)?;
+        if key.state == KeyState::Active {
+            // Every authenticated request counts as a use, even one whose body then fails.
+            if marks.claim(key.id) && !touch_last_used(conn, key.id).unwrap_or(false) {
+                marks.release(key.id);
             }
-            Ok(key)
-        },
-    )
+            if let Some(origin) = &origin {
+                flag_browser_origin(conn, key.id, origin).map_err(DbError::from)?;
+            }
+        }
+        Ok(key)
+    })
     .await
 }
 
@@ -242,11 +188,7 @@ fn touch_in_background(state: &AppState, key_id: Uuid) {
     }
     let (pool, marks) = (state.inbound_pool.clone(), state.last_used.clone());
     tokio::task::spawn_blocking(move || {
-        let written = pool
-            .get()
-            .ok()
-            .and_then(|mut conn| touch_last_used(&mut conn, key_id).ok())
-            .unwrap_or(false);
+        let written = pool.get().ok().and_then(|mut conn| touch_last_used(&mut conn, key_id).ok()).unwrap_or(false);
         if !written {
             marks.release(key_id);
         }
@@ -257,10 +199,8 @@ fn touch_in_background(state: &AppState, key_id: Uuid) {
 /// deleted key must answer 401, whatever else is wrong with the request.
 async fn recheck(state: &AppState, hash: &KeyHash) -> Result<(), InboundError> {
     let lookup_hash = hash.clone();
-    let key = crate::db::run(&state.inbound_pool, move |conn| {
-        lookup_key(conn, &lookup_hash).map_err(DbError::from)
-    })
-    .await?;
+    let key =
+        crate::db::run(&state.inbound_pool, move |conn| lookup_key(conn, &lookup_hash).map_err(DbError::from)).await?;
     match key {
         Some(key) if key.state == KeyState::Active => Ok(()),
         Some(_) => {
@@ -286,11 +226,7 @@ fn warnings_json(unknown: &[String], prefix: &str) -> Vec<serde_json::Value> {
     unknown
         .iter()
         .map(|field| {
-            let field = if prefix.is_empty() {
-                field.clone()
-            } else {
-                format!("{prefix}.{field}")
-            };
+            let field = if prefix.is_empty() { field.clone() } else { format!("{prefix}.{field}") };
             serde_json::json!({"field": field, "code": "unknown_field"})
         })
         .collect()
@@ -328,38 +264,24 @@ async fn existing_ids(
 
 /// A 400/422 for a request admitted on a cached key is sent only if the key is still
 /// active; otherwise the key's 401 takes precedence, as the check order requires.
-async fn answer_error(
-    state: &AppState,
-    hash: &KeyHash,
-    cached: bool,
-    error: InboundError,
-    rate: Decision,
-) -> Failure {
+async fn answer_error(state: &AppState, hash: &KeyHash, cached: bool, error: InboundError, rate: Decision) -> Failure {
     if cached && let Err(key_error) = recheck(state, hash).await {
         return (key_error, None);
     }
     (error, Some(rate))
 }
 
-async fn handle_single(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-) -> Result<Answer, Failure> {
-    let Admitted {
-        key,
-        hash,
-        cached,
-        body,
-        rate,
-    } = admit(req, payload, state, MAX_BODY_BYTES).await?;
+async fn handle_single(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<Answer, Failure> {
+    let Admitted { key, hash, cached, body, rate } = admit(req, payload, state, MAX_BODY_BYTES).await?;
     let failed = |e: InboundError| (e, Some(rate));
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return Err(answer_error(state, &hash, cached, e, rate).await),
+    };
     let parsed = match parse_event_body(&body, chrono::Utc::now()) {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(fields)) => {
-            return Err(
-                answer_error(state, &hash, cached, InboundError::Validation(fields), rate).await,
-            );
+            return Err(answer_error(state, &hash, cached, InboundError::Validation(fields), rate).await);
         }
         Err(e) => return Err(answer_error(state, &hash, cached, e.into(), rate).await),
     };
@@ -367,13 +289,9 @@ async fn handle_single(
     let key_id = key.id;
 
     let mut body = if validate_only(req) {
-        let existing = existing_ids(
-            state,
-            key_id,
-            parsed.event.event_id.iter().cloned().collect(),
-        )
-        .await
-        .map_err(|e| failed(e.into()))?;
+        let existing = existing_ids(state, key_id, parsed.event.event_id.iter().cloned().collect())
+            .await
+            .map_err(|e| failed(e.into()))?;
         let mut body = serde_json::json!({
             "status": "valid",
             "would_be": if existing.is_empty() { "accepted" } else { "duplicate" },
@@ -384,20 +302,9 @@ async fn handle_single(
         }
         (StatusCode::OK, body)
     } else {
-        match state
-            .writer
-            .store(key_id, parsed.event)
-            .await
-            .map_err(|e| failed(e.into()))?
-        {
-            StoreOutcome::Accepted(id) => (
-                StatusCode::ACCEPTED,
-                serde_json::json!({"id": id, "status": "accepted"}),
-            ),
-            StoreOutcome::Duplicate(id) => (
-                StatusCode::OK,
-                serde_json::json!({"id": id, "status": "duplicate"}),
-            ),
+        match state.writer.store(key_id, parsed.event, request_id_of(req)).await.map_err(|e| failed(e.into()))? {
+            StoreOutcome::Accepted(id) => (StatusCode::ACCEPTED, serde_json::json!({"id": id, "status": "accepted"})),
+            StoreOutcome::Duplicate(id) => (StatusCode::OK, serde_json::json!({"id": id, "status": "duplicate"})),
             StoreOutcome::KeyNoLongerActive => {
                 return Err((inactive_key(state, &hash).await, None));
             }
@@ -406,11 +313,7 @@ async fn handle_single(
     if !warnings.is_empty() {
         body.1["warnings"] = warnings.into();
     }
-    Ok(Answer {
-        status: body.0,
-        body: body.1,
-        rate,
-    })
+    Ok(Answer { status: body.0, body: body.1, rate })
 }
 
 /// Indexes of events that repeat the `event_id` of an earlier event in the same batch,
@@ -419,11 +322,7 @@ fn repeats_within(parsed: &[Result<ParsedEvent, Vec<FieldError>>]) -> HashMap<us
     let mut first_with_id: HashMap<&str, usize> = HashMap::new();
     let mut repeat_of = HashMap::new();
     for (index, result) in parsed.iter().enumerate() {
-        if let Some(event_id) = result
-            .as_ref()
-            .ok()
-            .and_then(|p| p.event.event_id.as_deref())
-        {
+        if let Some(event_id) = result.as_ref().ok().and_then(|p| p.event.event_id.as_deref()) {
             match first_with_id.get(event_id) {
                 Some(first) => {
                     repeat_of.insert(index, *first);
@@ -437,94 +336,57 @@ fn repeats_within(parsed: &[Result<ParsedEvent, Vec<FieldError>>]) -> HashMap<us
     repeat_of
 }
 
-async fn handle_batch(
-    req: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-) -> Result<Answer, Failure> {
-    let Admitted {
-        key,
-        hash,
-        cached,
-        body,
-        rate,
-    } = admit(req, payload, state, MAX_BATCH_BODY_BYTES).await?;
+async fn handle_batch(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<Answer, Failure> {
+    let Admitted { key, hash, cached, body, rate } = admit(req, payload, state, MAX_BATCH_BODY_BYTES).await?;
     let failed = |e: InboundError| (e, Some(rate));
-    let batch = match parse_batch_body(&body) {
+    let batch = match body.and_then(|body| parse_batch_body(&body)) {
         Ok(batch) => batch,
         Err(e) => return Err(answer_error(state, &hash, cached, e, rate).await),
     };
     let now = chrono::Utc::now();
-    let parsed: Vec<Result<ParsedEvent, Vec<FieldError>>> = batch
-        .events
-        .iter()
-        .enumerate()
-        .map(|(i, raw)| parse_raw_event(raw, &format!("events[{i}]"), now))
-        .collect();
+    let parsed: Vec<Result<ParsedEvent, Vec<FieldError>>> =
+        batch.events.iter().enumerate().map(|(i, raw)| parse_raw_event(raw, &format!("events[{i}]"), now)).collect();
     let repeat_of = repeats_within(&parsed);
     let key_id = key.id;
     let to_store: Vec<(usize, Uuid, ConversionEvent)> = parsed
         .iter()
         .enumerate()
         .filter(|(index, _)| !repeat_of.contains_key(index))
-        .filter_map(|(index, r)| {
-            r.as_ref()
-                .ok()
-                .map(|p| (index, Uuid::new_v4(), p.event.clone()))
-        })
+        .filter_map(|(index, r)| r.as_ref().ok().map(|p| (index, Uuid::new_v4(), p.event.clone())))
         .collect();
 
     let validate = validate_only(req);
     let mut outcomes: HashMap<usize, StoreOutcome> = HashMap::new();
+    // Ids of events that really are stored (validate mode shows no other ids).
+    let mut stored_ids: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     if validate {
-        let event_ids = to_store
-            .iter()
-            .filter_map(|(_, _, e)| e.event_id.clone())
-            .collect();
-        let existing = existing_ids(state, key_id, event_ids)
-            .await
-            .map_err(|e| failed(e.into()))?;
+        let event_ids = to_store.iter().filter_map(|(_, _, e)| e.event_id.clone()).collect();
+        let existing = existing_ids(state, key_id, event_ids).await.map_err(|e| failed(e.into()))?;
+        stored_ids.extend(existing.values().copied());
         for (index, id, event) in &to_store {
             let original = event.event_id.as_deref().and_then(|e| existing.get(e));
-            outcomes.insert(
-                *index,
-                original.map_or(StoreOutcome::Accepted(*id), |o| StoreOutcome::Duplicate(*o)),
-            );
+            outcomes.insert(*index, original.map_or(StoreOutcome::Accepted(*id), |o| StoreOutcome::Duplicate(*o)));
         }
     } else if !to_store.is_empty() {
         // All valid events in one statement, so one transaction.
+        let request_id = request_id_of(req);
         let stored = crate::db::run(&state.inbound_pool, move |conn| {
             let rows: Vec<NewEvent<'_>> = to_store
                 .iter()
-                .map(|(_, id, event)| NewEvent {
-                    id: *id,
-                    key_id,
-                    event,
-                })
+                .map(|(_, id, event)| NewEvent { id: *id, key_id, event, request_id: &request_id })
                 .collect();
             let outcomes = store_events(conn, &rows).map_err(DbError::from)?;
-            Ok::<_, DbError>(
-                to_store
-                    .iter()
-                    .map(|(index, _, _)| *index)
-                    .zip(outcomes)
-                    .collect::<Vec<_>>(),
-            )
+            Ok::<_, DbError>(to_store.iter().map(|(index, _, _)| *index).zip(outcomes).collect::<Vec<_>>())
         })
         .await
         .map_err(|e| failed(e.into()))?;
-        if stored
-            .iter()
-            .any(|(_, outcome)| *outcome == StoreOutcome::KeyNoLongerActive)
-        {
+        if stored.iter().any(|(_, outcome)| *outcome == StoreOutcome::KeyNoLongerActive) {
             return Err((inactive_key(state, &hash).await, None));
         }
         outcomes.extend(stored);
     }
     for (index, first) in &repeat_of {
-        if let Some(StoreOutcome::Accepted(id) | StoreOutcome::Duplicate(id)) =
-            outcomes.get(first).copied()
-        {
+        if let Some(StoreOutcome::Accepted(id) | StoreOutcome::Duplicate(id)) = outcomes.get(first).copied() {
             outcomes.insert(*index, StoreOutcome::Duplicate(id));
         }
     }
@@ -566,17 +428,17 @@ async fn handle_batch(
                     _ => "rejected",
                 };
                 item["would_be"] = would_be.into();
-                if would_be == "accepted"
-                    && let Some(object) = item.as_object_mut()
-                {
-                    // Nothing was stored, so there is no id yet.
+                let stored = item["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).is_some_and(|id| stored_ids.contains(&id));
+                if !stored && let Some(object) = item.as_object_mut() {
+                    // Nothing was stored, so there is no id to show.
                     object.remove("id");
                 }
             }
             item
         })
         .collect();
-    let mut body = serde_json::json!({"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "results": results});
+    let mut body =
+        serde_json::json!({"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "results": results});
     let warnings = warnings_json(&batch.unknown_fields, "");
     if !warnings.is_empty() {
         body["warnings"] = warnings.into();

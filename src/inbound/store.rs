@@ -27,27 +27,16 @@ pub struct AuthenticatedKey {
 }
 
 /// One unique-index probe by the key's SHA-256.
-pub fn lookup_key(
-    conn: &mut PgConnection,
-    hash: &KeyHash,
-) -> QueryResult<Option<AuthenticatedKey>> {
+pub fn lookup_key(conn: &mut PgConnection, hash: &KeyHash) -> QueryResult<Option<AuthenticatedKey>> {
     let row = inbound_keys::table
         .filter(inbound_keys::key_sha256.eq(hash.0.as_slice()))
-        .select((
-            inbound_keys::id,
-            inbound_keys::domain_id,
-            inbound_keys::revoked_at,
-        ))
+        .select((inbound_keys::id, inbound_keys::domain_id, inbound_keys::revoked_at))
         .first::<(Uuid, Uuid, Option<DateTime<Utc>>)>(conn)
         .optional()?;
     Ok(row.map(|(id, domain_id, revoked_at)| AuthenticatedKey {
         id,
         domain_id,
-        state: if revoked_at.is_none() {
-            KeyState::Active
-        } else {
-            KeyState::Revoked
-        },
+        state: if revoked_at.is_none() { KeyState::Active } else { KeyState::Revoked },
     }))
 }
 
@@ -104,16 +93,9 @@ pub fn touch_last_used(conn: &mut PgConnection, key_id: Uuid) -> QueryResult<boo
 }
 
 /// Remembers that the key was sent from a web page (the tab warns about it).
-pub fn flag_browser_origin(
-    conn: &mut PgConnection,
-    key_id: Uuid,
-    origin: &str,
-) -> QueryResult<usize> {
+pub fn flag_browser_origin(conn: &mut PgConnection, key_id: Uuid, origin: &str) -> QueryResult<usize> {
     diesel::update(inbound_keys::table.filter(inbound_keys::id.eq(key_id)))
-        .set((
-            inbound_keys::browser_origin.eq(origin),
-            inbound_keys::browser_origin_seen_at.eq(diesel::dsl::now),
-        ))
+        .set((inbound_keys::browser_origin.eq(origin), inbound_keys::browser_origin_seen_at.eq(diesel::dsl::now)))
         .execute(conn)
 }
 
@@ -131,6 +113,8 @@ pub struct NewEvent<'a> {
     pub id: Uuid,
     pub key_id: Uuid,
     pub event: &'a ConversionEvent,
+    /// The request that delivered it, for tracing a delivery in the logs.
+    pub request_id: &'a str,
 }
 
 #[derive(QueryableByName)]
@@ -154,10 +138,7 @@ struct ExistingRow {
 /// a revoke that commits before it is always honoured; `ON CONFLICT` makes retries with
 /// the same `event_id` store nothing new, also when they arrive together. Outcomes come
 /// back in input order. Nothing is reported accepted before the commit.
-pub fn store_events(
-    conn: &mut PgConnection,
-    events: &[NewEvent<'_>],
-) -> QueryResult<Vec<StoreOutcome>> {
+pub fn store_events(conn: &mut PgConnection, events: &[NewEvent<'_>]) -> QueryResult<Vec<StoreOutcome>> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
@@ -165,13 +146,13 @@ pub fn store_events(
         let inserted: Vec<IdRow> = diesel::sql_query(
             "INSERT INTO conversion_events
                  (id, domain_id, inbound_key_id, key_name, email, email_sha256, event, value, currency,
-                  event_id, click_id, occurred_at, properties)
+                  event_id, click_id, occurred_at, properties, request_id)
              SELECT e.id, k.domain_id, k.id, k.name, e.email, e.email_sha256, e.event, e.value, e.currency,
-                    e.event_id, e.click_id, COALESCE(e.occurred_at, now()), e.properties::jsonb
+                    e.event_id, e.click_id, COALESCE(e.occurred_at, now()), e.properties::jsonb, e.request_id
                FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::numeric[],
-                           $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
+                           $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[])
                     WITH ORDINALITY AS e(id, key_id, email, email_sha256, event, value, currency,
-                                         event_id, click_id, occurred_at, properties, ord)
+                                         event_id, click_id, occurred_at, properties, request_id, ord)
                JOIN inbound_keys k ON k.id = e.key_id AND k.revoked_at IS NULL
               ORDER BY e.ord
              ON CONFLICT (domain_id, event_id) DO NOTHING
@@ -183,16 +164,20 @@ pub fn store_events(
         .bind::<Array<Text>, _>(events.iter().map(|e| e.event.email.sha256_hex()).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(events.iter().map(|e| e.event.event.as_str()).collect::<Vec<_>>())
         .bind::<Array<Nullable<Numeric>>, _>(events.iter().map(|e| e.event.value.as_ref()).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.currency.as_ref().map(|c| c.as_str())).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(
+            events.iter().map(|e| e.event.currency.as_ref().map(|c| c.as_str())).collect::<Vec<_>>(),
+        )
         .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.event_id.as_deref()).collect::<Vec<_>>())
         .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.click_id.as_deref()).collect::<Vec<_>>())
         .bind::<Array<Nullable<Timestamptz>>, _>(events.iter().map(|e| e.event.occurred_at).collect::<Vec<_>>())
         .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.properties.as_deref()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(events.iter().map(|e| e.request_id).collect::<Vec<_>>())
         .load(conn)?;
         let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|r| r.id).collect();
 
         // Rows not inserted are duplicates of a stored event, or their key went inactive.
-        let missing: Vec<&NewEvent<'_>> = events.iter().filter(|e| !inserted.contains(&e.id) && e.event.event_id.is_some()).collect();
+        let missing: Vec<&NewEvent<'_>> =
+            events.iter().filter(|e| !inserted.contains(&e.id) && e.event.event_id.is_some()).collect();
         let mut originals: HashMap<(Uuid, &str), Uuid> = HashMap::new();
         let existing: Vec<ExistingRow> = if missing.is_empty() {
             Vec::new()

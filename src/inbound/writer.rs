@@ -23,6 +23,7 @@ struct Job {
     id: Uuid,
     key_id: Uuid,
     event: ConversionEvent,
+    request_id: String,
     reply: oneshot::Sender<Result<StoreOutcome, DbError>>,
 }
 
@@ -47,18 +48,11 @@ impl EventWriter {
         &self,
         key_id: Uuid,
         event: ConversionEvent,
+        request_id: String,
     ) -> Result<StoreOutcome, DbError> {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            id: Uuid::new_v4(),
-            key_id,
-            event,
-            reply,
-        };
-        self.queue
-            .send(job)
-            .await
-            .map_err(|_| DbError::Unavailable)?;
+        let job = Job { id: Uuid::new_v4(), key_id, event, request_id, reply };
+        self.queue.send(job).await.map_err(|_| DbError::Unavailable)?;
         answer.await.map_err(|_| DbError::Unavailable)?
     }
 }
@@ -104,11 +98,7 @@ fn commit(pool: &PgPool, group: &[Job]) -> Vec<Result<StoreOutcome, DbError>> {
     };
     let rows: Vec<NewEvent<'_>> = group
         .iter()
-        .map(|j| NewEvent {
-            id: j.id,
-            key_id: j.key_id,
-            event: &j.event,
-        })
+        .map(|j| NewEvent { id: j.id, key_id: j.key_id, event: &j.event, request_id: &j.request_id })
         .collect();
     match store_events(&mut conn, &rows) {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
@@ -117,11 +107,7 @@ fn commit(pool: &PgPool, group: &[Job]) -> Vec<Result<StoreOutcome, DbError>> {
             .map(|row| {
                 store_events(&mut conn, std::slice::from_ref(row))
                     .map_err(DbError::from)
-                    .map(|o| {
-                        o.into_iter()
-                            .next()
-                            .unwrap_or(StoreOutcome::KeyNoLongerActive)
-                    })
+                    .map(|o| o.into_iter().next().unwrap_or(StoreOutcome::KeyNoLongerActive))
             })
             .collect(),
         Err(e) => vec![Err(DbError::from(e))],

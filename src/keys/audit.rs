@@ -73,11 +73,7 @@ pub struct AuditEvent {
 }
 
 /// One page of the domain's trail, newest first, and whether an older page exists.
-pub fn page(
-    conn: &mut PgConnection,
-    domain_id: Uuid,
-    page: i64,
-) -> QueryResult<(Vec<AuditEvent>, bool)> {
+pub fn page(conn: &mut PgConnection, domain_id: Uuid, page: i64) -> QueryResult<(Vec<AuditEvent>, bool)> {
     let mut rows = key_audit_events::table
         .filter(key_audit_events::domain_id.eq(domain_id))
         .order((key_audit_events::at.desc(), key_audit_events::id.desc()))

@@ -52,22 +52,9 @@ mod tests {
     fn trims_and_bounds() {
         assert_eq!(KeyName::parse("  Zapier  ").unwrap().as_str(), "Zapier");
         assert_eq!(KeyName::parse("   ").unwrap_err(), InvalidKeyName::Empty);
-        assert_eq!(
-            KeyName::parse(&"é".repeat(100))
-                .unwrap()
-                .as_str()
-                .chars()
-                .count(),
-            100
-        );
-        assert_eq!(
-            KeyName::parse(&"é".repeat(101)).unwrap_err(),
-            InvalidKeyName::TooLong
-        );
-        assert_eq!(
-            KeyName::parse("a\u{0}b").unwrap_err(),
-            InvalidKeyName::ControlCharacters
-        );
+        assert_eq!(KeyName::parse(&"é".repeat(100)).unwrap().as_str().chars().count(), 100);
+        assert_eq!(KeyName::parse(&"é".repeat(101)).unwrap_err(), InvalidKeyName::TooLong);
+        assert_eq!(KeyName::parse("a\u{0}b").unwrap_err(), InvalidKeyName::ControlCharacters);
         assert_eq!(KeyName::parse("<script>").unwrap().as_str(), "<script>");
     }
 

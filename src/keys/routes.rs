@@ -17,9 +17,7 @@ use crate::auth::CurrentUser;
 use crate::auth::session::{FlashKind, TypedSession};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::web::{
-    Layout, exact_time, html, html_with_status, iso_time, relative_time, see_other, short_date,
-};
+use crate::web::{Layout, exact_time, html, html_with_status, iso_time, relative_time, see_other, short_date};
 
 /// Placeholder used in every example: never a string shaped like a real key.
 const EXAMPLE_KEY: &str = "cc_YOUR_KEY";
@@ -52,18 +50,10 @@ impl KeyView {
             masked: masked(&key.display_prefix),
             created_date: short_date(key.created_at),
             created_exact: exact_time(key.created_at),
-            created_by: listed
-                .created_by
-                .clone()
-                .unwrap_or_else(|| "a removed user".to_owned()),
-            last_used: key
-                .last_used_at
-                .map(|at| (relative_time(at, now), exact_time(at), iso_time(at))),
+            created_by: listed.created_by.clone().unwrap_or_else(|| "a removed user".to_owned()),
+            last_used: key.last_used_at.map(|at| (relative_time(at, now), exact_time(at), iso_time(at))),
             active: key.is_active(),
-            revoked_relative: key
-                .revoked_at
-                .map(|at| relative_time(at, now))
-                .unwrap_or_default(),
+            revoked_relative: key.revoked_at.map(|at| relative_time(at, now)).unwrap_or_default(),
             revoked_exact: key.revoked_at.map(exact_time).unwrap_or_default(),
             seen_from_browser: key
                 .browser_origin
@@ -88,12 +78,7 @@ impl Usage {
     /// "3 of 5 keys · Signal plan"
     pub fn summary(&self) -> String {
         match self.limit {
-            Some(limit) => format!(
-                "{} of {} keys · {} plan",
-                self.count,
-                limit,
-                self.plan.label()
-            ),
+            Some(limit) => format!("{} of {} keys · {} plan", self.count, limit, self.plan.label()),
             None => format!(
                 "{} {} · {} plan (unlimited)",
                 self.count,
@@ -109,9 +94,7 @@ impl Usage {
             Some(next) => format!(
                 "upgrade to the {} plan ({})",
                 next.label(),
-                next.key_limit()
-                    .map(|l| format!("{l} keys per domain"))
-                    .unwrap_or_else(|| "unlimited keys".to_owned())
+                next.key_limit().map(|l| format!("{l} keys per domain")).unwrap_or_else(|| "unlimited keys".to_owned())
             ),
             None => "upgrade your plan".to_owned(),
         };
@@ -133,12 +116,7 @@ pub struct CreateForm {
 
 impl CreateForm {
     fn blank(hostname: &str) -> Self {
-        Self {
-            action: tab_path(hostname),
-            form_token: Uuid::new_v4().to_string(),
-            name: String::new(),
-            error: None,
-        }
+        Self { action: tab_path(hostname), form_token: Uuid::new_v4().to_string(), name: String::new(), error: None }
     }
 }
 
@@ -258,19 +236,12 @@ impl Action {
 }
 
 /// The signed-in user's domain by hostname; another account's domain is 404.
-async fn domain_for(
-    state: &AppState,
-    user: &CurrentUser,
-    hostname: &str,
-) -> Result<(Domain, Vec<String>), AppError> {
+async fn domain_for(state: &AppState, user: &CurrentUser, hostname: &str) -> Result<(Domain, Vec<String>), AppError> {
     let account_id = user.account.id;
     let hostname = hostname.to_owned();
     crate::db::run(&state.pool, move |conn| -> Result<_, AppError> {
         let domain = domain_of_account(conn, account_id, &hostname)?.ok_or(AppError::NotFound)?;
-        let all = domains_of_account(conn, account_id)?
-            .into_iter()
-            .map(|d| d.hostname)
-            .collect();
+        let all = domains_of_account(conn, account_id)?.into_iter().map(|d| d.hostname).collect();
         Ok((domain, all))
     })
     .await
@@ -278,17 +249,12 @@ async fn domain_for(
 
 /// Who is acting and from where, for the audit trail.
 fn actor(req: &HttpRequest, user: &CurrentUser, state: &AppState) -> Actor {
-    let user_agent = req.headers().get("user-agent").map(|v| {
-        String::from_utf8_lossy(v.as_bytes())
-            .chars()
-            .take(300)
-            .collect()
-    });
+    let user_agent =
+        req.headers().get("user-agent").map(|v| String::from_utf8_lossy(v.as_bytes()).chars().take(300).collect());
     Actor {
         user_id: user.user.id,
         email: user.user.email.clone(),
-        ip: crate::net::request_client_ip(req, &state.settings.trusted_proxies)
-            .map(|ip| ip.to_string()),
+        ip: crate::net::request_client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string()),
         user_agent,
     }
 }
@@ -309,38 +275,21 @@ pub async fn configuration(
     user: CurrentUser,
 ) -> Result<HttpResponse, AppError> {
     let account_id = user.account.id;
-    let domains = crate::db::run(&state.pool, move |conn| {
-        domains_of_account(conn, account_id).map_err(AppError::from)
-    })
-    .await?;
+    let domains =
+        crate::db::run(&state.pool, move |conn| domains_of_account(conn, account_id).map_err(AppError::from)).await?;
     if let [only] = domains.as_slice() {
         return Ok(see_other(&tab_path(&only.hostname)));
     }
     let flash = TypedSession::of(&req).take_flash();
-    let layout = Layout::new(
-        &user,
-        domains.into_iter().map(|d| d.hostname).collect(),
-        None,
-        flash,
-    );
+    let layout = Layout::new(&user, domains.into_iter().map(|d| d.hostname).collect(), None, flash);
     html(ConfigurationPage { layout }.render()?)
 }
 
-async fn usage_and_keys(
-    state: &AppState,
-    domain: &Domain,
-    plan: Plan,
-) -> Result<(Usage, Vec<ListedKey>), AppError> {
+async fn usage_and_keys(state: &AppState, domain: &Domain, plan: Plan) -> Result<(Usage, Vec<ListedKey>), AppError> {
     let domain_id = domain.id;
-    let keys = crate::db::run(&state.pool, move |conn| {
-        store::list_keys(conn, domain_id).map_err(AppError::from)
-    })
-    .await?;
-    let usage = Usage {
-        count: keys.len() as i64,
-        limit: plan.key_limit(),
-        plan,
-    };
+    let keys =
+        crate::db::run(&state.pool, move |conn| store::list_keys(conn, domain_id).map_err(AppError::from)).await?;
+    let usage = Usage { count: keys.len() as i64, limit: plan.key_limit(), plan };
     Ok((usage, keys))
 }
 
@@ -356,10 +305,9 @@ pub async fn tab(
     let (usage, keys) = usage_and_keys(&state, &domain, user.account.plan()).await?;
     let audit_page = query.audit_page.unwrap_or(0).clamp(0, 10_000);
     let domain_id = domain.id;
-    let (audit, audit_more) = crate::db::run(&state.pool, move |conn| {
-        audit::page(conn, domain_id, audit_page).map_err(AppError::from)
-    })
-    .await?;
+    let (audit, audit_more) =
+        crate::db::run(&state.pool, move |conn| audit::page(conn, domain_id, audit_page).map_err(AppError::from))
+            .await?;
     let now = Utc::now();
     let flash = TypedSession::of(&req).take_flash();
     let page = TabPage {
@@ -465,9 +413,7 @@ pub async fn create(
     user.require_key_manager()?;
     let hostname = domain.hostname.clone();
     let form_token = Uuid::parse_str(form.form_token.trim()).map_err(|_| {
-        AppError::BadRequest(
-            "The form is missing its one-time token. Reload the page and try again.".into(),
-        )
+        AppError::BadRequest("The form is missing its one-time token. Reload the page and try again.".into())
     })?;
 
     let show_form_error = |usage: Usage, message: String| -> Result<HttpResponse, AppError> {
@@ -496,10 +442,7 @@ pub async fn create(
     let domain_id = domain.id;
     let created = {
         let (name, actor) = (name.clone(), actor(&req, &user, &state));
-        crate::db::run(&state.pool, move |conn| {
-            store::create_key(conn, domain_id, &actor, &name, form_token)
-        })
-        .await
+        crate::db::run(&state.pool, move |conn| store::create_key(conn, domain_id, &actor, &name, form_token)).await
     };
     match created {
         Ok(created) => {
@@ -522,24 +465,14 @@ pub async fn create(
             let (usage, _) = usage_and_keys(&state, &domain, user.account.plan()).await?;
             show_form_error(
                 usage,
-                format!(
-                    "A key named “{}” already exists on {}. Choose another name.",
-                    name, hostname
-                ),
+                format!("A key named “{}” already exists on {}. Choose another name.", name, hostname),
             )
         }
         Err(CreateKeyError::LimitReached { plan, limit }) => {
-            let usage = Usage {
-                count: limit,
-                limit: Some(limit),
-                plan,
-            };
+            let usage = Usage { count: limit, limit: Some(limit), plan };
             TypedSession::of(&req).set_flash(
                 FlashKind::Error,
-                format!(
-                    "Plan limit reached: no key was created. {}",
-                    usage.limit_reason()
-                ),
+                format!("Plan limit reached: no key was created. {}", usage.limit_reason()),
             );
             Ok(see_other(&tab_path(&hostname)))
         }
@@ -571,16 +504,11 @@ pub async fn confirm(
     let action = Action::parse(&action)?;
     let key_id = parse_key_id(&key_id)?;
     let domain_id = domain.id;
-    let key = crate::db::run(&state.pool, move |conn| {
-        store::find_key(conn, domain_id, key_id).map_err(AppError::from)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let key = crate::db::run(&state.pool, move |conn| store::find_key(conn, domain_id, key_id).map_err(AppError::from))
+        .await?
+        .ok_or(AppError::NotFound)?;
     user.require_key_manager()?;
-    let listed = ListedKey {
-        key,
-        created_by: None,
-    };
+    let listed = ListedKey { key, created_by: None };
     let page = ConfirmPage {
         layout: Layout::new(&user, domains, Some(&domain.hostname), None),
         tab_path: tab_path(&domain.hostname),
@@ -615,17 +543,12 @@ pub async fn act(
     user.check_csrf(&req, &form.csrf_token, &state)?;
     user.require_key_manager()?;
     let domain_id = domain.id;
-    let key = crate::db::run(&state.pool, move |conn| {
-        store::find_key(conn, domain_id, key_id).map_err(AppError::from)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let key = crate::db::run(&state.pool, move |conn| store::find_key(conn, domain_id, key_id).map_err(AppError::from))
+        .await?
+        .ok_or(AppError::NotFound)?;
 
     if action == Action::Delete && form.confirm_name.trim() != key.name {
-        let listed = ListedKey {
-            key,
-            created_by: None,
-        };
+        let listed = ListedKey { key, created_by: None };
         let page = ConfirmPage {
             layout: Layout::new(&user, domains, Some(&domain.hostname), None),
             tab_path: tab_path(&domain.hostname),
@@ -650,14 +573,8 @@ pub async fn act(
             "Key “{}” was revoked. Requests using it are now refused; you can restore it at any time.",
             done.name
         ),
-        Action::Restore => format!(
-            "Key “{}” was restored and works again with the same value.",
-            done.name
-        ),
-        Action::Delete => format!(
-            "Key “{}” was deleted. The events it delivered are kept.",
-            done.name
-        ),
+        Action::Restore => format!("Key “{}” was restored and works again with the same value.", done.name),
+        Action::Delete => format!("Key “{}” was deleted. The events it delivered are kept.", done.name),
     };
     TypedSession::of(&req).set_flash(FlashKind::Success, message);
     Ok(see_other(&tab_path(&domain.hostname)))

@@ -69,8 +69,7 @@ impl PlainKey {
         let mut rng = rand::rngs::SysRng;
         let mut buf = [0u8; 64];
         while body.len() < PREFIX.len() + RANDOM_LEN {
-            rng.try_fill_bytes(&mut buf)
-                .map_err(|_| RandomnessUnavailable)?;
+            rng.try_fill_bytes(&mut buf).map_err(|_| RandomnessUnavailable)?;
             // Rejection sampling: 248 = 4 * 62, so every character is equally likely.
             for &b in buf.iter().filter(|&&b| b < 248) {
                 if body.len() == PREFIX.len() + RANDOM_LEN {
@@ -89,9 +88,7 @@ impl PlainKey {
         let candidate = candidate.trim();
         if candidate.len() != KEY_LEN
             || !candidate.starts_with(PREFIX)
-            || !candidate[PREFIX.len()..]
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric())
+            || !candidate[PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
         {
             return Err(KeyFormatError::Malformed);
         }
@@ -146,31 +143,13 @@ mod tests {
     fn rejects_malformed_and_typoed_keys() {
         let key = PlainKey::generate().unwrap();
         let s = key.expose().to_owned();
-        for bad in [
-            "",
-            "cc_",
-            "cc_x",
-            "sk_live_abc",
-            &s[..40],
-            &format!("{s}x"),
-            &"a".repeat(10_000),
-        ] {
-            assert_eq!(
-                PlainKey::parse(bad).unwrap_err(),
-                KeyFormatError::Malformed,
-                "{bad:?}"
-            );
+        for bad in ["", "cc_", "cc_x", "sk_live_abc", &s[..40], &format!("{s}x"), &"a".repeat(10_000)] {
+            assert_eq!(PlainKey::parse(bad).unwrap_err(), KeyFormatError::Malformed, "{bad:?}");
         }
         let mut typo = s.clone().into_bytes();
         typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
-        assert_eq!(
-            PlainKey::parse(std::str::from_utf8(&typo).unwrap()).unwrap_err(),
-            KeyFormatError::BadChecksum
-        );
-        assert!(
-            PlainKey::parse(&format!("  {s}\t")).is_ok(),
-            "surrounding whitespace is tolerated"
-        );
+        assert_eq!(PlainKey::parse(std::str::from_utf8(&typo).unwrap()).unwrap_err(), KeyFormatError::BadChecksum);
+        assert!(PlainKey::parse(&format!("  {s}\t")).is_ok(), "surrounding whitespace is tolerated");
     }
 
     #[test]

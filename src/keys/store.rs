@@ -46,25 +46,15 @@ pub fn list_keys(conn: &mut PgConnection, domain_id: Uuid) -> QueryResult<Vec<Li
         .order((inbound_keys::created_at.desc(), inbound_keys::id.asc()))
         .select((KeyRow::as_select(), users::email.nullable()))
         .load::<(KeyRow, Option<String>)>(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(key, created_by)| ListedKey { key, created_by })
-        .collect())
+    Ok(rows.into_iter().map(|(key, created_by)| ListedKey { key, created_by }).collect())
 }
 
 /// Keys that count against the plan: every key that still exists, active or revoked.
 pub fn count_keys(conn: &mut PgConnection, domain_id: Uuid) -> QueryResult<i64> {
-    inbound_keys::table
-        .filter(inbound_keys::domain_id.eq(domain_id))
-        .count()
-        .get_result(conn)
+    inbound_keys::table.filter(inbound_keys::domain_id.eq(domain_id)).count().get_result(conn)
 }
 
-pub fn find_key(
-    conn: &mut PgConnection,
-    domain_id: Uuid,
-    key_id: Uuid,
-) -> QueryResult<Option<KeyRow>> {
+pub fn find_key(conn: &mut PgConnection, domain_id: Uuid, key_id: Uuid) -> QueryResult<Option<KeyRow>> {
     inbound_keys::table
         .filter(inbound_keys::id.eq(key_id))
         .filter(inbound_keys::domain_id.eq(domain_id))
@@ -94,23 +84,13 @@ pub fn create_key(
     let user_id = actor.user_id;
     let plain = PlainKey::generate()?;
     conn.transaction(|conn| {
-        let account_id: Uuid = domains::table
-            .find(domain_id)
-            .select(domains::account_id)
-            .for_update()
-            .first(conn)?;
+        let account_id: Uuid = domains::table.find(domain_id).select(domains::account_id).for_update().first(conn)?;
         // Read after the lock, so a plan change that committed first is honoured.
-        let plan_name: String = accounts::table
-            .find(account_id)
-            .select(accounts::plan)
-            .first(conn)?;
+        let plan_name: String = accounts::table.find(account_id).select(accounts::plan).first(conn)?;
         let plan = Plan::parse(&plan_name).unwrap_or(Plan::Pulse);
 
         let fresh_token = diesel::insert_into(key_create_tokens::table)
-            .values((
-                key_create_tokens::token.eq(form_token),
-                key_create_tokens::user_id.eq(user_id),
-            ))
+            .values((key_create_tokens::token.eq(form_token), key_create_tokens::user_id.eq(user_id)))
             .on_conflict_do_nothing()
             .execute(conn)?;
         if fresh_token == 0 {
@@ -135,19 +115,10 @@ pub fn create_key(
             .returning(KeyRow::as_returning())
             .get_result(conn)
             .map_err(|e| match e {
-                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                    CreateKeyError::NameTaken
-                }
+                DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => CreateKeyError::NameTaken,
                 other => other.into(),
             })?;
-        audit::record(
-            conn,
-            actor,
-            AuditAction::Create,
-            domain_id,
-            row.id,
-            &row.name,
-        )?;
+        audit::record(conn, actor, AuditAction::Create, domain_id, row.id, &row.name)?;
         Ok(CreatedKey { row, plain })
     })
 }
@@ -166,29 +137,23 @@ pub fn change_key(
     actor: &Actor,
 ) -> QueryResult<Option<KeyRow>> {
     conn.transaction(|conn| {
-        let this_key = inbound_keys::table
-            .filter(inbound_keys::id.eq(key_id))
-            .filter(inbound_keys::domain_id.eq(domain_id));
+        let this_key =
+            inbound_keys::table.filter(inbound_keys::id.eq(key_id)).filter(inbound_keys::domain_id.eq(domain_id));
         let changed = match action {
-            AuditAction::Revoke => {
-                diesel::update(this_key.filter(inbound_keys::revoked_at.is_null()))
-                    .set(inbound_keys::revoked_at.eq(diesel::dsl::now))
-                    .returning(KeyRow::as_returning())
-                    .get_result(conn)
-                    .optional()?
-            }
-            AuditAction::Restore => {
-                diesel::update(this_key.filter(inbound_keys::revoked_at.is_not_null()))
-                    .set(inbound_keys::revoked_at.eq(None::<chrono::DateTime<chrono::Utc>>))
-                    .returning(KeyRow::as_returning())
-                    .get_result(conn)
-                    .optional()?
-            }
-            // Its events stay: `inbound_key_id` becomes NULL and `key_name` keeps the name.
-            AuditAction::Delete => diesel::delete(this_key)
+            AuditAction::Revoke => diesel::update(this_key.filter(inbound_keys::revoked_at.is_null()))
+                .set(inbound_keys::revoked_at.eq(diesel::dsl::now))
                 .returning(KeyRow::as_returning())
                 .get_result(conn)
                 .optional()?,
+            AuditAction::Restore => diesel::update(this_key.filter(inbound_keys::revoked_at.is_not_null()))
+                .set(inbound_keys::revoked_at.eq(None::<chrono::DateTime<chrono::Utc>>))
+                .returning(KeyRow::as_returning())
+                .get_result(conn)
+                .optional()?,
+            // Its events stay: `inbound_key_id` becomes NULL and `key_name` keeps the name.
+            AuditAction::Delete => {
+                diesel::delete(this_key).returning(KeyRow::as_returning()).get_result(conn).optional()?
+            }
             AuditAction::Create => None,
         };
         match changed {

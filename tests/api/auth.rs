@@ -9,13 +9,8 @@ async fn login_with_the_right_password_lands_on_the_tab() {
     let response = app.login("owner@acme.test", PASSWORD).await;
     assert_is_redirect_to(&response, "/configuration");
     // One domain: straight to its tab.
-    assert_is_redirect_to(
-        &app.get("/configuration").await,
-        "/configuration/shop.example/inbound-keys",
-    );
-    let tab = app
-        .get_html("/configuration/shop.example/inbound-keys")
-        .await;
+    assert_is_redirect_to(&app.get("/configuration").await, "/configuration/shop.example/inbound-keys");
+    let tab = app.get_html("/configuration/shop.example/inbound-keys").await;
     assert!(tab.contains("Inbound Integration Keys"));
     assert!(tab.contains("owner@acme.test"));
 }
@@ -24,18 +19,13 @@ async fn login_with_the_right_password_lands_on_the_tab() {
 async fn login_failures_get_one_generic_message() {
     let app = spawn_app().await;
     app.seed_owner(Plan::Signal);
-    for (email, password) in [
-        ("owner@acme.test", "wrong password here"),
-        ("nobody@acme.test", PASSWORD),
-        ("not an email", "x"),
-    ] {
+    for (email, password) in
+        [("owner@acme.test", "wrong password here"), ("nobody@acme.test", PASSWORD), ("not an email", "x")]
+    {
         let response = app.login(email, password).await;
         assert_eq!(response.status(), 200);
         let body = response.text().await.unwrap();
-        assert!(
-            body.contains("The email or password is incorrect."),
-            "{email}"
-        );
+        assert!(body.contains("The email or password is incorrect."), "{email}");
     }
     assert_is_redirect_to(&app.get("/configuration").await, "/login");
 }
@@ -44,11 +34,9 @@ async fn login_failures_get_one_generic_message() {
 async fn pages_require_sign_in() {
     let app = spawn_app().await;
     app.seed_owner(Plan::Signal);
-    for path in [
-        "/configuration",
-        "/configuration/shop.example/inbound-keys",
-        "/configuration/shop.example/inbound-keys/new",
-    ] {
+    for path in
+        ["/configuration", "/configuration/shop.example/inbound-keys", "/configuration/shop.example/inbound-keys/new"]
+    {
         assert_is_redirect_to(&app.get(path).await, "/login");
     }
     assert_is_redirect_to(&app.get("/").await, "/configuration");
@@ -59,16 +47,8 @@ async fn login_without_csrf_token_is_refused() {
     let app = spawn_app().await;
     app.seed_owner(Plan::Signal);
     app.get_html("/login").await;
-    let response = app
-        .post_form(
-            "/login",
-            &[
-                ("email", "owner@acme.test"),
-                ("password", PASSWORD),
-                ("csrf_token", "bogus"),
-            ],
-        )
-        .await;
+    let response =
+        app.post_form("/login", &[("email", "owner@acme.test"), ("password", PASSWORD), ("csrf_token", "bogus")]).await;
     assert_eq!(response.status(), 403);
     assert_is_redirect_to(&app.get("/configuration").await, "/login");
 }
@@ -78,52 +58,22 @@ async fn session_is_renewed_at_login_and_ended_by_logout() {
     let app = spawn_app().await;
     app.seed_owner(Plan::Signal);
     let before = app.get("/login").await;
-    let anonymous_cookie = before
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let anonymous_cookie = before.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     let page = before.text().await.unwrap();
     let csrf = field_value(&page, "csrf_token").unwrap();
-    let response = app
-        .post_form(
-            "/login",
-            &[
-                ("email", "owner@acme.test"),
-                ("password", PASSWORD),
-                ("csrf_token", &csrf),
-            ],
-        )
-        .await;
-    let signed_in_cookie = response
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let response =
+        app.post_form("/login", &[("email", "owner@acme.test"), ("password", PASSWORD), ("csrf_token", &csrf)]).await;
+    let signed_in_cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     assert_ne!(anonymous_cookie, signed_in_cookie);
     assert!(signed_in_cookie.contains("HttpOnly"));
     assert!(signed_in_cookie.contains("SameSite=Lax"));
     let cookie_value = signed_in_cookie.split(';').next().unwrap().to_owned();
 
     // Log out, then replay the captured cookie from a fresh client: back to login.
-    let tab = app
-        .get_html("/configuration/shop.example/inbound-keys")
-        .await;
+    let tab = app.get_html("/configuration/shop.example/inbound-keys").await;
     let csrf = field_value(&tab, "csrf_token").unwrap();
-    assert_is_redirect_to(
-        &app.post_form("/logout", &[("csrf_token", &csrf)]).await,
-        "/login?signed_out=1",
-    );
-    let replay = client()
-        .get(app.url("/configuration"))
-        .header("Cookie", cookie_value)
-        .send()
-        .await
-        .unwrap();
+    assert_is_redirect_to(&app.post_form("/logout", &[("csrf_token", &csrf)]).await, "/login?signed_out=1");
+    let replay = client().get(app.url("/configuration")).header("Cookie", cookie_value).send().await.unwrap();
     assert_is_redirect_to(&replay, "/login");
 }
 
@@ -133,10 +83,7 @@ async fn pages_carry_security_headers() {
     let response = app.get("/login").await;
     let h = response.headers();
     let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
-    assert!(
-        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
-        "{csp}"
-    );
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("unsafe-inline"));
     assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
     assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");

@@ -6,11 +6,7 @@ use crate::helpers::*;
 
 fn cli(db: &TestDb, args: &[&str], password: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cleanclicks"));
-    command
-        .args(args)
-        .env("DATABASE_URL", &db.url)
-        .env("CC_SESSION_KEY", "x".repeat(64))
-        .env_remove("CC_PASSWORD");
+    command.args(args).env("DATABASE_URL", &db.url).env("CC_SESSION_KEY", "x".repeat(64)).env_remove("CC_PASSWORD");
     if let Some(password) = password {
         command.env("CC_PASSWORD", password);
     }
@@ -18,11 +14,7 @@ fn cli(db: &TestDb, args: &[&str], password: Option<&str>) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
 #[test]
@@ -35,37 +27,15 @@ fn account_user_domain_and_plan_commands() {
     };
     ok(&["migrate"], None);
     assert!(ok(&["account", "create", "acme", "--plan", "pulse"], None).contains("Pulse"));
-    ok(
-        &[
-            "user",
-            "create",
-            "owner@acme.test",
-            "--account",
-            "acme",
-            "--role",
-            "owner",
-        ],
-        Some(PASSWORD),
-    );
-    ok(
-        &["domain", "create", "Shop.Example", "--account", "acme"],
-        None,
-    );
+    ok(&["user", "create", "owner@acme.test", "--account", "acme", "--role", "owner"], Some(PASSWORD));
+    ok(&["domain", "create", "Shop.Example", "--account", "acme"], None);
     assert!(ok(&["account", "set-plan", "acme", "clarity"], None).contains("Clarity"));
     let mut conn = db.conn();
-    let account = cleanclicks::accounts::store::find_account(&mut conn, "ACME")
-        .unwrap()
-        .unwrap();
+    let account = cleanclicks::accounts::store::find_account(&mut conn, "ACME").unwrap().unwrap();
     assert_eq!(account.plan, "clarity");
-    assert!(
-        cleanclicks::accounts::store::find_domain(&mut conn, "shop.example")
-            .unwrap()
-            .is_some()
-    );
+    assert!(cleanclicks::accounts::store::find_domain(&mut conn, "shop.example").unwrap().is_some());
     let email = cleanclicks::email::Email::parse("owner@acme.test").unwrap();
-    let user = cleanclicks::accounts::store::find_user_by_email(&mut conn, &email)
-        .unwrap()
-        .unwrap();
+    let user = cleanclicks::accounts::store::find_user_by_email(&mut conn, &email).unwrap().unwrap();
     assert!(user.password_hash.starts_with("$argon2id$"));
 }
 
@@ -78,79 +48,19 @@ fn bad_input_gets_one_clear_line_and_a_failure_exit() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     };
-    fails(
-        &["account", "create", "acme", "--plan", "gold"],
-        None,
-        "unknown plan",
-    );
-    cli(
-        &db,
-        &["account", "create", "acme", "--plan", "signal"],
-        None,
-    );
-    fails(
-        &["account", "create", "ACME", "--plan", "signal"],
-        None,
-        "already exists",
-    );
-    fails(
-        &["account", "set-plan", "nobody", "pulse"],
-        None,
-        "no account named",
-    );
-    fails(
-        &["user", "create", "a@acme.test", "--account", "nobody"],
-        Some(PASSWORD),
-        "no account named",
-    );
-    fails(
-        &["user", "create", "a@acme.test", "--account", "acme"],
-        Some("short"),
-        "at least 12",
-    );
-    fails(
-        &["user", "create", "a@acme.test", "--account", "acme"],
-        Some("password1234"),
-        "too common",
-    );
-    fails(
-        &["user", "create", "a@acme.test", "--account", "acme"],
-        None,
-        "CC_PASSWORD",
-    );
-    fails(
-        &["user", "create", "not-an-email", "--account", "acme"],
-        Some(PASSWORD),
-        "email",
-    );
-    fails(
-        &[
-            "user",
-            "create",
-            "a@acme.test",
-            "--account",
-            "acme",
-            "--role",
-            "root",
-        ],
-        Some(PASSWORD),
-        "unknown role",
-    );
-    fails(
-        &["domain", "create", "not a host", "--account", "acme"],
-        None,
-        "hostname",
-    );
-    cli(
-        &db,
-        &["domain", "create", "shop.example", "--account", "acme"],
-        None,
-    );
-    fails(
-        &["domain", "create", "shop.example", "--account", "acme"],
-        None,
-        "already exists",
-    );
+    fails(&["account", "create", "acme", "--plan", "gold"], None, "unknown plan");
+    cli(&db, &["account", "create", "acme", "--plan", "signal"], None);
+    fails(&["account", "create", "ACME", "--plan", "signal"], None, "already exists");
+    fails(&["account", "set-plan", "nobody", "pulse"], None, "no account named");
+    fails(&["user", "create", "a@acme.test", "--account", "nobody"], Some(PASSWORD), "no account named");
+    fails(&["user", "create", "a@acme.test", "--account", "acme"], Some("short"), "at least 12");
+    fails(&["user", "create", "a@acme.test", "--account", "acme"], Some("password1234"), "too common");
+    fails(&["user", "create", "a@acme.test", "--account", "acme"], None, "CC_PASSWORD");
+    fails(&["user", "create", "not-an-email", "--account", "acme"], Some(PASSWORD), "email");
+    fails(&["user", "create", "a@acme.test", "--account", "acme", "--role", "root"], Some(PASSWORD), "unknown role");
+    fails(&["domain", "create", "not a host", "--account", "acme"], None, "hostname");
+    cli(&db, &["domain", "create", "shop.example", "--account", "acme"], None);
+    fails(&["domain", "create", "shop.example", "--account", "acme"], None, "already exists");
     let output = Command::new(env!("CARGO_BIN_EXE_cleanclicks"))
         .args(["serve"])
         .env("DATABASE_URL", &db.url)
@@ -164,22 +74,12 @@ fn bad_input_gets_one_clear_line_and_a_failure_exit() {
 #[test]
 fn commands_create_a_missing_database() {
     let db = TestDb::new();
-    let missing = TestDb {
-        name: format!("{}_new", db.name),
-        url: db.url.replace(&db.name, &format!("{}_new", db.name)),
-    };
-    let output = cli(
-        &missing,
-        &["account", "create", "fresh", "--plan", "command"],
-        None,
-    );
+    let missing =
+        TestDb { name: format!("{}_new", db.name), url: db.url.replace(&db.name, &format!("{}_new", db.name)) };
+    let output = cli(&missing, &["account", "create", "fresh", "--plan", "command"], None);
     assert!(output.status.success(), "{}", text(&output));
     let mut conn = missing.conn();
-    assert!(
-        cleanclicks::accounts::store::find_account(&mut conn, "fresh")
-            .unwrap()
-            .is_some()
-    );
+    assert!(cleanclicks::accounts::store::find_account(&mut conn, "fresh").unwrap().is_some());
 }
 
 #[test]
@@ -188,11 +88,7 @@ fn demo_is_idempotent_and_prints_how_to_sign_in() {
     let first = cli(&db, &["demo"], None);
     assert!(first.status.success(), "{}", text(&first));
     let out = text(&first);
-    assert!(
-        out.contains("demo@cleanclicks.test")
-            && out.contains("/login")
-            && out.contains("Password: ")
-    );
+    assert!(out.contains("demo@cleanclicks.test") && out.contains("/login") && out.contains("Password: "));
     let second = cli(&db, &["demo"], None);
     assert!(second.status.success());
     assert!(text(&second).contains("printed when the demo was first created"));
@@ -200,19 +96,12 @@ fn demo_is_idempotent_and_prints_how_to_sign_in() {
     assert!(reset.status.success());
     let mut conn = db.conn();
     let account =
-        cleanclicks::accounts::store::find_account(&mut conn, cleanclicks::cli::DEMO_ACCOUNT)
-            .unwrap()
-            .unwrap();
+        cleanclicks::accounts::store::find_account(&mut conn, cleanclicks::cli::DEMO_ACCOUNT).unwrap().unwrap();
     assert_eq!(account.plan, "signal");
     let domains = cleanclicks::accounts::store::domains_of_account(&mut conn, account.id).unwrap();
     assert_eq!(domains.len(), 1);
     assert_eq!(domains[0].hostname, "shop.example");
     let email = cleanclicks::email::Email::parse(cleanclicks::cli::DEMO_EMAIL).unwrap();
-    let user = cleanclicks::accounts::store::find_user_by_email(&mut conn, &email)
-        .unwrap()
-        .unwrap();
-    assert!(cleanclicks::auth::password::verify(
-        PASSWORD,
-        &user.password_hash
-    ));
+    let user = cleanclicks::accounts::store::find_user_by_email(&mut conn, &email).unwrap().unwrap();
+    assert!(cleanclicks::auth::password::verify(PASSWORD, &user.password_hash));
 }

@@ -13,7 +13,12 @@ async fn app_with_key() -> (TestApp, String) {
 #[tokio::test]
 async fn accepted_event_is_stored_exactly() {
     let (app, key) = app_with_key().await;
-    let response = app.inbound(Some(&key), r#"{"email":"  Buyer@Example.COM ","event":" purchase ","value":"99.99","currency":"usd"}"#).await;
+    let response = app
+        .inbound(
+            Some(&key),
+            r#"{"email":"  Buyer@Example.COM ","event":" purchase ","value":"99.99","currency":"usd"}"#,
+        )
+        .await;
     assert_eq!(response.status(), 202);
     assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
     assert!(response.headers().get("x-request-id").is_some());
@@ -33,12 +38,7 @@ async fn accepted_event_is_stored_exactly() {
 #[tokio::test]
 async fn unknown_fields_are_reported_as_warnings() {
     let (app, key) = app_with_key().await;
-    let response = app
-        .inbound(
-            Some(&key),
-            r#"{"email":"a@b.co","event":"lead","colour":"red"}"#,
-        )
-        .await;
+    let response = app.inbound(Some(&key), r#"{"email":"a@b.co","event":"lead","colour":"red"}"#).await;
     assert_eq!(response.status(), 202);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["warnings"][0]["field"], "colour");
@@ -48,14 +48,8 @@ async fn unknown_fields_are_reported_as_warnings() {
 #[tokio::test]
 async fn the_three_401_codes() {
     let (app, key) = app_with_key().await;
-    assert_eq!(
-        error_code(app.inbound(None, EVENT).await).await,
-        "missing_api_key"
-    );
-    assert_eq!(
-        error_code(app.inbound(Some("cc_nope"), EVENT).await).await,
-        "invalid_api_key"
-    );
+    assert_eq!(error_code(app.inbound(None, EVENT).await).await, "missing_api_key");
+    assert_eq!(error_code(app.inbound(Some("cc_nope"), EVENT).await).await, "invalid_api_key");
     let id = app.key_ids("shop.example").await.remove(0);
     app.act("shop.example", &id, "revoke", "").await;
     let response = app.inbound(Some(&key), EVENT).await;
@@ -75,27 +69,16 @@ async fn bad_json_is_400_with_position_and_field_errors_are_422_listing_every_fi
     assert_eq!(body["error"]["code"], "invalid_json");
     assert!(body["error"]["line"].as_u64().is_some() && body["error"]["column"].as_u64().is_some());
 
-    let response = app
-        .inbound(Some(&key), r#"{"email":"nope","event":"","value":"12,50"}"#)
-        .await;
+    let response = app.inbound(Some(&key), r#"{"email":"nope","event":"","value":"12,50"}"#).await;
     assert_eq!(response.status(), 422);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "validation_failed");
-    let fields: Vec<&str> = body["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     for field in ["email", "event", "value"] {
         assert!(fields.contains(&field), "{field} in {fields:?}");
     }
-    let response = app
-        .inbound(
-            Some(&key),
-            r#"{"email":"a@b.co","event":"purchase","value":10}"#,
-        )
-        .await;
+    let response = app.inbound(Some(&key), r#"{"email":"a@b.co","event":"purchase","value":10}"#).await;
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["fields"][0]["field"], "currency");
     assert_eq!(body["error"]["fields"][0]["code"], "required_with_value");
@@ -105,12 +88,7 @@ async fn bad_json_is_400_with_position_and_field_errors_are_422_listing_every_fi
 #[tokio::test]
 async fn other_methods_are_405_with_allow() {
     let (app, _) = app_with_key().await;
-    let response = app
-        .client
-        .get(app.url("/__cc/inbound"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/__cc/inbound")).send().await.unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers().get("allow").unwrap(), "POST");
     assert_eq!(error_code(response).await, "method_not_allowed");
@@ -119,10 +97,7 @@ async fn other_methods_are_405_with_allow() {
 #[tokio::test]
 async fn oversized_bodies_are_413_also_after_gzip() {
     let (app, key) = app_with_key().await;
-    let big = format!(
-        r#"{{"email":"a@b.co","event":"x","properties":{{"pad":"{}"}}}}"#,
-        "a".repeat(70 * 1024)
-    );
+    let big = format!(r#"{{"email":"a@b.co","event":"x","properties":{{"pad":"{}"}}}}"#, "a".repeat(70 * 1024));
     let response = app.inbound(Some(&key), &big).await;
     assert_eq!(response.status(), 413);
     assert_eq!(error_code(response).await, "payload_too_large");
@@ -163,26 +138,14 @@ async fn case_01_revocation_is_immediate_and_survives_restarts() {
     assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);
     let id = app.key_ids("shop.example").await.remove(0);
     app.act("shop.example", &id, "revoke", "").await;
-    assert_eq!(
-        error_code(app.inbound(Some(&key), EVENT).await).await,
-        "revoked_api_key"
-    );
+    assert_eq!(error_code(app.inbound(Some(&key), EVENT).await).await, "revoked_api_key");
     // A second instance (as after a restart) agrees at once.
     let restarted = spawn_app_on(app.db.clone(), |_| {}).await;
-    assert_eq!(
-        error_code(restarted.inbound(Some(&key), EVENT).await).await,
-        "revoked_api_key"
-    );
+    assert_eq!(error_code(restarted.inbound(Some(&key), EVENT).await).await, "revoked_api_key");
     drop(app);
     let restarted_again = spawn_app_on(restarted.db.clone(), |_| {}).await;
-    assert_eq!(
-        error_code(restarted_again.inbound(Some(&key), EVENT).await).await,
-        "revoked_api_key"
-    );
-    assert_eq!(
-        restarted_again.count("SELECT count(*) AS n FROM conversion_events"),
-        1
-    );
+    assert_eq!(error_code(restarted_again.inbound(Some(&key), EVENT).await).await, "revoked_api_key");
+    assert_eq!(restarted_again.count("SELECT count(*) AS n FROM conversion_events"), 1);
 }
 
 #[tokio::test]
@@ -197,21 +160,14 @@ async fn case_06_malformed_keys_get_the_same_401_shape() {
         assert_eq!(response.status(), 401, "{}", &bad[..bad.len().min(20)]);
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_api_key");
-        assert_eq!(
-            body["error"].as_object().unwrap().len(),
-            3,
-            "code, message, request_id"
-        );
+        assert_eq!(body["error"].as_object().unwrap().len(), 3, "code, message, request_id");
     }
     // Bytes that are not UTF-8.
     let response = app
         .client
         .post(app.url("/__cc/inbound"))
         .header("Content-Type", "application/json")
-        .header(
-            "X-CC-Api-Key",
-            reqwest::header::HeaderValue::from_bytes(b"cc_\xff\xfe\xfd").unwrap(),
-        )
+        .header("X-CC-Api-Key", reqwest::header::HeaderValue::from_bytes(b"cc_\xff\xfe\xfd").unwrap())
         .body(EVENT)
         .send()
         .await
@@ -235,31 +191,22 @@ async fn case_08_deleting_a_key_keeps_its_history() {
         "/configuration/shop.example/inbound-keys",
     );
     assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 401);
-    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events WHERE inbound_key_id IS NULL AND key_name = 'Zapier'"), 3);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM conversion_events WHERE inbound_key_id IS NULL AND key_name = 'Zapier'"),
+        3
+    );
 }
 
 #[tokio::test]
 async fn case_09_last_used() {
     let (app, key) = app_with_key().await;
-    let last_used =
-        || app.count("SELECT count(*) AS n FROM inbound_keys WHERE last_used_at IS NOT NULL");
-    assert!(
-        app.get_html("/configuration/shop.example/inbound-keys")
-            .await
-            .contains("Never")
-    );
+    let last_used = || app.count("SELECT count(*) AS n FROM inbound_keys WHERE last_used_at IS NOT NULL");
+    assert!(app.get_html("/configuration/shop.example/inbound-keys").await.contains("Never"));
     assert_eq!(last_used(), 0);
     // An authenticated request whose body fails validation counts.
-    assert_eq!(
-        app.inbound(Some(&key), r#"{"email":"nope"}"#)
-            .await
-            .status(),
-        422
-    );
+    assert_eq!(app.inbound(Some(&key), r#"{"email":"nope"}"#).await.status(), 422);
     assert_eq!(last_used(), 1);
-    let tab = app
-        .get_html("/configuration/shop.example/inbound-keys")
-        .await;
+    let tab = app.get_html("/configuration/shop.example/inbound-keys").await;
     assert!(tab.contains("just now") && !tab.contains(">Never<"));
 
     // A revoked key never updates it.
@@ -272,7 +219,10 @@ async fn case_09_last_used() {
     app.act("shop.example", &id, "revoke", "").await;
     let fresh = spawn_app_on(app.db.clone(), |_| {}).await; // no in-memory mark
     assert_eq!(fresh.inbound(Some(&key), EVENT).await.status(), 401);
-    assert_eq!(app.count("SELECT count(*) AS n FROM inbound_keys WHERE last_used_at < now() - interval '59 minutes'"), 1);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM inbound_keys WHERE last_used_at < now() - interval '59 minutes'"),
+        1
+    );
 
     // A new instance's accepted event sets it again after restore.
     app.act("shop.example", &id, "restore", "").await;
@@ -296,11 +246,7 @@ async fn case_11_content_types() {
         assert_eq!(response.status(), 202, "{ct}");
     }
     for ct in [None, Some("text/plain")] {
-        let mut request = app
-            .client
-            .post(app.url("/__cc/inbound"))
-            .header("X-CC-Api-Key", &key)
-            .body(EVENT);
+        let mut request = app.client.post(app.url("/__cc/inbound")).header("X-CC-Api-Key", &key).body(EVENT);
         if let Some(ct) = ct {
             request = request.header("Content-Type", ct);
         }
@@ -318,12 +264,7 @@ async fn case_12_an_array_points_to_the_batch_endpoint() {
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "expected_object");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("/__cc/inbound/batch")
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("/__cc/inbound/batch"));
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
 }
 
@@ -331,22 +272,20 @@ async fn case_12_an_array_points_to_the_batch_endpoint() {
 async fn case_13_money_is_stored_exactly() {
     let (app, key) = app_with_key().await;
     for (value, stored) in [(r#""99.99""#, "99.99"), ("0.1", "0.1")] {
-        let body =
-            format!(r#"{{"email":"a@b.co","event":"purchase","value":{value},"currency":"EUR"}}"#);
+        let body = format!(r#"{{"email":"a@b.co","event":"purchase","value":{value},"currency":"EUR"}}"#);
         let response = app.inbound(Some(&key), &body).await;
         assert_eq!(response.status(), 202, "{value}");
-        let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(app.count(&format!("SELECT count(*) AS n FROM conversion_events WHERE id = '{id}' AND value::text = '{stored}'")), 1, "{value}");
+        let id = response.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) AS n FROM conversion_events WHERE id = '{id}' AND value::text = '{stored}'"
+            )),
+            1,
+            "{value}"
+        );
     }
-    let response = app
-        .inbound(
-            Some(&key),
-            r#"{"email":"a@b.co","event":"purchase","value":"12,50","currency":"EUR"}"#,
-        )
-        .await;
+    let response =
+        app.inbound(Some(&key), r#"{"email":"a@b.co","event":"purchase","value":"12,50","currency":"EUR"}"#).await;
     assert_eq!(response.status(), 422);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["fields"][0]["field"], "value");

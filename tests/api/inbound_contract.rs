@@ -21,13 +21,7 @@ fn minutes_ago(minutes: i64) -> String {
 }
 
 /// name, body, status, error code, and (field, field code) for 422s.
-type Row = (
-    &'static str,
-    String,
-    u16,
-    &'static str,
-    Option<(&'static str, &'static str)>,
-);
+type Row = (&'static str, String, u16, &'static str, Option<(&'static str, &'static str)>);
 
 /// One row per rule and status code: body → status, error code, and the field code
 /// expected on the named field (for 422s).
@@ -78,33 +72,18 @@ async fn one_row_per_rule_and_status() {
     for (name, body, status, code, field) in rows {
         let response = app.inbound(Some(&key), &body).await;
         assert_eq!(response.status().as_u16(), status, "{name}");
-        assert_eq!(
-            response.headers().get("cache-control").unwrap(),
-            "no-store",
-            "{name}"
-        );
-        let request_id = response
-            .headers()
-            .get("x-request-id")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+        assert_eq!(response.headers().get("cache-control").unwrap(), "no-store", "{name}");
+        let request_id = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
         let json: Value = response.json().await.unwrap();
         if status >= 400 {
             assert_eq!(json["error"]["code"], code, "{name}: {json}");
             assert_eq!(json["error"]["request_id"], request_id.as_str(), "{name}");
-            assert!(
-                json["error"]["message"].as_str().unwrap().len() > 5,
-                "{name}"
-            );
+            assert!(json["error"]["message"].as_str().unwrap().len() > 5, "{name}");
         }
         if let Some((field, field_code)) = field {
             let fields = json["error"]["fields"].as_array().unwrap();
             assert!(
-                fields
-                    .iter()
-                    .any(|f| f["field"] == field && f["code"] == field_code),
+                fields.iter().any(|f| f["field"] == field && f["code"] == field_code),
                 "{name}: expected {field}/{field_code} in {fields:?}"
             );
         }
@@ -127,73 +106,32 @@ async fn headers_and_transport_rules() {
     let ct = ("Content-Type", "application/json".to_owned());
     // 401 before 415: an unauthenticated caller learns nothing about the body rules.
     assert_eq!(
-        error_code(
-            post(vec![("Content-Type", "text/plain".into())], EVENT)
-                .await
-                .unwrap()
-        )
-        .await,
+        error_code(post(vec![("Content-Type", "text/plain".into())], EVENT).await.unwrap()).await,
         "missing_api_key"
     );
     // Header name case and surrounding whitespace.
-    assert_eq!(
-        post(
-            vec![ct.clone(), ("x-cc-api-key", format!("  {key}  "))],
-            EVENT
-        )
-        .await
-        .unwrap()
-        .status(),
-        202
-    );
+    assert_eq!(post(vec![ct.clone(), ("x-cc-api-key", format!("  {key}  "))], EVENT).await.unwrap().status(), 202);
     // Both headers must agree.
     assert_eq!(
         error_code(
-            post(
-                vec![
-                    ct.clone(),
-                    ("X-CC-Api-Key", key.clone()),
-                    ("Authorization", "Bearer cc_other".into())
-                ],
-                EVENT
-            )
-            .await
-            .unwrap()
+            post(vec![ct.clone(), ("X-CC-Api-Key", key.clone()), ("Authorization", "Bearer cc_other".into())], EVENT)
+                .await
+                .unwrap()
         )
         .await,
         "invalid_api_key"
     );
     // Encodings other than gzip.
-    let response = post(
-        vec![
-            ct.clone(),
-            ("X-CC-Api-Key", key.clone()),
-            ("Content-Encoding", "br".into()),
-        ],
-        EVENT,
-    )
-    .await
-    .unwrap();
+    let response =
+        post(vec![ct.clone(), ("X-CC-Api-Key", key.clone()), ("Content-Encoding", "br".into())], EVENT).await.unwrap();
     assert_eq!(response.status(), 415);
     // Corrupt gzip is a 400, not a 500.
-    let response = post(
-        vec![
-            ct.clone(),
-            ("X-CC-Api-Key", key.clone()),
-            ("Content-Encoding", "gzip".into()),
-        ],
-        EVENT,
-    )
-    .await
-    .unwrap();
-    assert_eq!(response.status(), 400);
-    // 405 on the batch endpoint too.
-    let response = app
-        .client
-        .put(app.url("/__cc/inbound/batch"))
-        .send()
+    let response = post(vec![ct.clone(), ("X-CC-Api-Key", key.clone()), ("Content-Encoding", "gzip".into())], EVENT)
         .await
         .unwrap();
+    assert_eq!(response.status(), 400);
+    // 405 on the batch endpoint too.
+    let response = app.client.put(app.url("/__cc/inbound/batch")).send().await.unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(response.headers().get("allow").unwrap(), "POST");
 }
@@ -220,28 +158,15 @@ async fn batch_stores_valid_events_and_reports_each_in_order() {
     let (status, json) = batch(&app, &key, &body, "").await;
     assert_eq!(status, 207, "{json}");
     assert_eq!(
-        (
-            json["accepted"].as_u64(),
-            json["duplicates"].as_u64(),
-            json["rejected"].as_u64()
-        ),
+        (json["accepted"].as_u64(), json["duplicates"].as_u64(), json["rejected"].as_u64()),
         (Some(3), Some(1), Some(1))
     );
     let results = json["results"].as_array().unwrap();
-    assert_eq!(
-        results
-            .iter()
-            .map(|r| r["index"].as_u64().unwrap())
-            .collect::<Vec<_>>(),
-        vec![0, 1, 2, 3, 4]
-    );
+    assert_eq!(results.iter().map(|r| r["index"].as_u64().unwrap()).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
     assert_eq!(results[0]["status"], 202);
     assert_eq!(results[1]["status"], 422);
     assert_eq!(results[1]["error"]["fields"][0]["field"], "events[1].email");
-    assert_eq!(
-        results[3]["status"], 200,
-        "a repeat inside the batch is a duplicate of the first"
-    );
+    assert_eq!(results[3]["status"], 200, "a repeat inside the batch is a duplicate of the first");
     assert_eq!(results[3]["id"], results[0]["id"]);
     assert_eq!(results[4]["warnings"][0]["field"], "events[4].colour");
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 3);
@@ -252,42 +177,26 @@ async fn batch_stores_valid_events_and_reports_each_in_order() {
     assert_eq!(json["duplicates"], 2);
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 3);
 
-    let (status, json) = batch(
-        &app,
-        &key,
-        &json!({"events": [{"event": "x"}, {"email": "x"}]}),
-        "",
-    )
-    .await;
+    let (status, json) = batch(&app, &key, &json!({"events": [{"event": "x"}, {"email": "x"}]}), "").await;
     assert_eq!(status, 422);
     assert_eq!(json["rejected"], 2);
     let (status, json) = batch(&app, &key, &json!({"events": []}), "").await;
-    assert_eq!(
-        (status, json["error"]["fields"][0]["field"].as_str()),
-        (422, Some("events"))
-    );
-    let many: Vec<Value> = (0..501)
-        .map(|n| json!({"email": "a@b.co", "event": format!("e{n}")}))
-        .collect();
+    assert_eq!((status, json["error"]["fields"][0]["field"].as_str()), (422, Some("events")));
+    let many: Vec<Value> = (0..501).map(|n| json!({"email": "a@b.co", "event": format!("e{n}")})).collect();
     let (status, _) = batch(&app, &key, &json!({"events": many}), "").await;
     assert_eq!(status, 422);
     let (status, json) = batch(&app, &key, &json!([good(9)]), "").await;
-    assert_eq!(
-        (status, json["error"]["code"].as_str()),
-        (400, Some("expected_object"))
-    );
-    let full: Vec<Value> = (0..500).map(|n| json!({"email": format!("f{n}@example.com"), "event": "purchase", "value": n, "currency": "EUR"})).collect();
+    assert_eq!((status, json["error"]["code"].as_str()), (400, Some("expected_object")));
+    let full: Vec<Value> = (0..500)
+        .map(|n| json!({"email": format!("f{n}@example.com"), "event": "purchase", "value": n, "currency": "EUR"}))
+        .collect();
     let (status, json) = batch(&app, &key, &json!({"events": full}), "").await;
     assert_eq!((status, json["accepted"].as_u64()), (202, Some(500)));
-    let huge: Vec<Value> = (0..200)
-        .map(|_| json!({"email": "a@b.co", "event": "x", "properties": {"pad": "y".repeat(6000)}}))
-        .collect();
+    let huge: Vec<Value> =
+        (0..200).map(|_| json!({"email": "a@b.co", "event": "x", "properties": {"pad": "y".repeat(6000)}})).collect();
     let (status, _) = batch(&app, &key, &json!({"events": huge}), "").await;
     assert_eq!(status, 413);
-    assert_eq!(
-        app.count("SELECT count(*) AS n FROM conversion_events"),
-        503
-    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 503);
 }
 
 #[tokio::test]
@@ -301,7 +210,8 @@ async fn validate_mode_checks_everything_and_stores_nothing() {
             .body(body)
             .send()
     };
-    let body = r#"{"email":" A@B.co ","event":"purchase","value":"99.990","currency":"usd","event_id":"v-1","extra":1}"#;
+    let body =
+        r#"{"email":" A@B.co ","event":"purchase","value":"99.990","currency":"usd","event_id":"v-1","extra":1}"#;
     let response = send(body, "?validate=true").await.unwrap();
     assert_eq!(response.status(), 200);
     let json: Value = response.json().await.unwrap();
@@ -312,22 +222,11 @@ async fn validate_mode_checks_everything_and_stores_nothing() {
     assert_eq!(json["warnings"][0]["field"], "extra");
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
     assert_eq!(send(body, "").await.unwrap().status(), 202);
-    let json: Value = send(body, "?validate=true")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let json: Value = send(body, "?validate=true").await.unwrap().json().await.unwrap();
     assert_eq!(json["would_be"], "duplicate");
     assert!(json["duplicate_of"].is_string());
     // Validation errors and auth errors answer as usual.
-    assert_eq!(
-        send(r#"{"email":"x"}"#, "?validate=true")
-            .await
-            .unwrap()
-            .status(),
-        422
-    );
+    assert_eq!(send(r#"{"email":"x"}"#, "?validate=true").await.unwrap().status(), 422);
     let response = app
         .client
         .post(app.url("/__cc/inbound?validate=true"))
@@ -339,12 +238,8 @@ async fn validate_mode_checks_everything_and_stores_nothing() {
     assert_eq!(response.status(), 401);
     let (status, json) = batch(&app, &key, &json!({"events": [{"email": "a@b.co", "event": "x", "event_id": "v-1"}, {"email": "z"}, {"email": "n@b.co", "event": "y"}]}), "?validate=true").await;
     assert_eq!(status, 200);
-    let would_be: Vec<&str> = json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["would_be"].as_str().unwrap())
-        .collect();
+    let would_be: Vec<&str> =
+        json["results"].as_array().unwrap().iter().map(|r| r["would_be"].as_str().unwrap()).collect();
     assert_eq!(would_be, ["duplicate", "rejected", "accepted"]);
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 1);
 }
@@ -353,8 +248,7 @@ async fn validate_mode_checks_everything_and_stores_nothing() {
 async fn per_key_rate_limit_answers_429_with_headers() {
     let app = spawn_app().await;
     let app = spawn_app_on(app.db.clone(), |s| {
-        s.rate_limit =
-            cleanclicks::inbound::rate_limit::RateLimitConfig::parse("1/m, burst 2").unwrap()
+        s.rate_limit = cleanclicks::inbound::rate_limit::RateLimitConfig::parse("1/m, burst 2").unwrap()
     })
     .await;
     app.seed_owner(Plan::Signal);
@@ -370,21 +264,11 @@ async fn per_key_rate_limit_answers_429_with_headers() {
     assert_eq!(response.status(), 429);
     let headers = response.headers().clone();
     assert_eq!(headers.get("ratelimit-remaining").unwrap(), "0");
-    let retry: u64 = headers
-        .get("retry-after")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert!(headers.get("ratelimit-reset").is_some());
     assert_eq!(error_code(response).await, "rate_limited");
-    assert_eq!(
-        app.inbound(Some(&other), EVENT).await.status(),
-        202,
-        "each key has its own bucket"
-    );
+    assert_eq!(app.inbound(Some(&other), EVENT).await.status(), 202, "each key has its own bucket");
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 3);
 }
 
@@ -403,9 +287,7 @@ async fn browser_origin_is_refused_and_flagged_on_the_tab() {
         .unwrap();
     assert_eq!(response.status(), 403);
     assert_eq!(error_code(response).await, "browser_origin_forbidden");
-    let tab = app
-        .get_html("/configuration/shop.example/inbound-keys")
-        .await;
+    let tab = app.get_html("/configuration/shop.example/inbound-keys").await;
     assert!(tab.contains("Seen from a browser at https://landing.shop.example"));
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
 }
@@ -423,7 +305,11 @@ async fn case_10_fifty_concurrent_events_update_the_key_row_once() {
     )
     .execute(&mut conn)
     .unwrap();
-    diesel::sql_query("CREATE TRIGGER key_updates AFTER UPDATE ON inbound_keys FOR EACH ROW EXECUTE FUNCTION count_key_update()").execute(&mut conn).unwrap();
+    diesel::sql_query(
+        "CREATE TRIGGER key_updates AFTER UPDATE ON inbound_keys FOR EACH ROW EXECUTE FUNCTION count_key_update()",
+    )
+    .execute(&mut conn)
+    .unwrap();
     let fresh = spawn_app_on(app.db.clone(), |_| {}).await; // no "written this minute" mark yet
     let requests = (0..50).map(|n| {
         let body = format!(r#"{{"email":"c{n}@example.com","event":"purchase"}}"#);
@@ -453,10 +339,8 @@ async fn case_15_blocking_work_stays_off_the_async_workers() {
         use diesel::Connection;
         locker
             .transaction::<_, diesel::result::Error, _>(|conn| {
-                diesel::sql_query(format!(
-                    "SELECT id FROM inbound_keys WHERE id = '{key_id}' FOR UPDATE"
-                ))
-                .execute(conn)?;
+                diesel::sql_query(format!("SELECT id FROM inbound_keys WHERE id = '{key_id}' FOR UPDATE"))
+                    .execute(conn)?;
                 locked_tx.send(()).unwrap();
                 release_rx.recv().ok();
                 Ok(())
@@ -473,13 +357,7 @@ async fn case_15_blocking_work_stays_off_the_async_workers() {
     let other = spawn_app_on(app.db.clone(), |_| {}).await; // a second client for the failed logins
     let logins = (0..8).map(|_| {
         let other = &other;
-        async move {
-            other
-                .login("owner@acme.test", "not the password at all")
-                .await
-                .status()
-                .as_u16()
-        }
+        async move { other.login("owner@acme.test", "not the password at all").await.status().as_u16() }
     });
     let probes = async {
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -487,33 +365,19 @@ async fn case_15_blocking_work_stays_off_the_async_workers() {
         for _ in 0..3 {
             let started = Instant::now();
             assert_eq!(app.get("/healthz").await.status(), 200);
-            assert_eq!(
-                app.get("/configuration/shop.example/inbound-keys")
-                    .await
-                    .status(),
-                200
-            );
+            assert_eq!(app.get("/configuration/shop.example/inbound-keys").await.status(), 200);
             slowest = slowest.max(started.elapsed());
         }
         slowest
     };
-    let (inbound_statuses, login_statuses, slowest) = tokio::join!(
-        futures_util::future::join_all(inbound),
-        futures_util::future::join_all(logins),
-        probes
-    );
+    let (inbound_statuses, login_statuses, slowest) =
+        tokio::join!(futures_util::future::join_all(inbound), futures_util::future::join_all(logins), probes);
     release_tx.send(()).unwrap();
     holder.join().unwrap();
-    assert!(
-        slowest < Duration::from_millis(300),
-        "health and keys page took {slowest:?} while the key row was locked"
-    );
+    assert!(slowest < Duration::from_millis(300), "health and keys page took {slowest:?} while the key row was locked");
     assert!(login_statuses.iter().all(|s| *s == 200));
     // The locked inserts either waited out the lock or gave up with a 503 — never a hang.
-    assert!(
-        inbound_statuses.iter().all(|s| *s == 202 || *s == 503),
-        "{inbound_statuses:?}"
-    );
+    assert!(inbound_statuses.iter().all(|s| *s == 202 || *s == 503), "{inbound_statuses:?}");
 }
 
 #[tokio::test]
@@ -542,12 +406,7 @@ async fn case_16_pool_exhaustion_answers_503_and_recovers() {
     assert!(waited < Duration::from_secs(3), "{waited:?}");
     assert_eq!(error_code(response).await, "unavailable");
     // The admin app has its own pool and keeps working meanwhile.
-    assert_eq!(
-        app.get("/configuration/shop.example/inbound-keys")
-            .await
-            .status(),
-        200
-    );
+    assert_eq!(app.get("/configuration/shop.example/inbound-keys").await.status(), 200);
     release_tx.send(()).unwrap();
     holder.join().unwrap();
     assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);
@@ -584,11 +443,7 @@ async fn database_outage_is_503_and_the_server_recovers_by_itself() {
     }
     assert_eq!(status, 202, "recovered without a restart");
     assert_eq!(app.get("/readyz").await.status(), 200);
-    assert_eq!(
-        app.count("SELECT count(*) AS n FROM conversion_events"),
-        2,
-        "nothing half-stored during the outage"
-    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 2, "nothing half-stored during the outage");
 }
 
 /// The hot path remembers recently seen keys; a revoke or delete must still win over
@@ -600,33 +455,63 @@ async fn revoked_or_deleted_keys_answer_401_even_when_recently_seen() {
     let id = app.key_ids("shop.example").await.remove(0);
     app.act("shop.example", &id, "revoke", "").await;
     for body in ["{broken", r#"{"email":"x"}"#, EVENT] {
-        assert_eq!(
-            error_code(app.inbound(Some(&key), body).await).await,
-            "revoked_api_key",
-            "{body}"
-        );
+        assert_eq!(error_code(app.inbound(Some(&key), body).await).await, "revoked_api_key", "{body}");
     }
-    let (status, json) = batch(
-        &app,
-        &key,
-        &json!({"events": [{"email": "a@b.co", "event": "x"}]}),
-        "",
-    )
-    .await;
-    assert_eq!(
-        (status, json["error"]["code"].as_str()),
-        (401, Some("revoked_api_key"))
-    );
+    let (status, json) = batch(&app, &key, &json!({"events": [{"email": "a@b.co", "event": "x"}]}), "").await;
+    assert_eq!((status, json["error"]["code"].as_str()), (401, Some("revoked_api_key")));
     app.act("shop.example", &id, "restore", "").await;
     assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);
     app.act("shop.example", &id, "delete", "Zapier").await;
-    assert_eq!(
-        error_code(app.inbound(Some(&key), "{broken").await).await,
-        "invalid_api_key"
-    );
-    assert_eq!(
-        error_code(app.inbound(Some(&key), EVENT).await).await,
-        "invalid_api_key"
-    );
+    assert_eq!(error_code(app.inbound(Some(&key), "{broken").await).await, "invalid_api_key");
+    assert_eq!(error_code(app.inbound(Some(&key), EVENT).await).await, "invalid_api_key");
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 2);
+}
+
+#[tokio::test]
+async fn validate_mode_and_body_errors_respect_the_key_checks() {
+    let (app, key) = app_with_key().await;
+    assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);
+    let id = app.key_ids("shop.example").await.remove(0);
+    app.act("shop.example", &id, "revoke", "").await;
+    // Validate mode never trusts the hot-path cache.
+    let response = app
+        .client
+        .post(app.url("/__cc/inbound?validate=true"))
+        .header("Content-Type", "application/json")
+        .header("X-CC-Api-Key", &key)
+        .body(EVENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(response).await, "revoked_api_key");
+    let (status, json) =
+        batch(&app, &key, &json!({"events": [{"email": "a@b.co", "event": "x"}]}), "?validate=true").await;
+    assert_eq!((status, json["error"]["code"].as_str()), (401, Some("revoked_api_key")));
+
+    // A corrupt gzip body is a body error: after the key's 401, before nothing else.
+    let gzip = |key: String| {
+        app.client
+            .post(app.url("/__cc/inbound"))
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", "gzip")
+            .header("X-CC-Api-Key", key)
+            .body("definitely not gzip")
+            .send()
+    };
+    assert_eq!(error_code(gzip(key.clone()).await.unwrap()).await, "revoked_api_key");
+    let fresh = app.create_key("Fresh").await;
+    assert_eq!(error_code(gzip(fresh.clone()).await.unwrap()).await, "invalid_json");
+
+    // Tools that add their own Basic auth next to the key header still work.
+    let response = app
+        .client
+        .post(app.url("/__cc/inbound"))
+        .header("Content-Type", "application/json")
+        .header("X-CC-Api-Key", &fresh)
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .body(EVENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
 }

@@ -12,32 +12,12 @@ async fn create_reveals_the_key_once_with_no_store() {
     app.login_owner().await;
     let page = app.get_html(TAB).await;
     let (csrf, token) = create_form_tokens(&page).unwrap();
-    let response = app
-        .post_form(
-            TAB,
-            &[
-                ("name", "Zapier Integration"),
-                ("csrf_token", &csrf),
-                ("form_token", &token),
-            ],
-        )
-        .await;
+    let response =
+        app.post_form(TAB, &[("name", "Zapier Integration"), ("csrf_token", &csrf), ("form_token", &token)]).await;
     assert_eq!(response.status(), 200);
-    assert!(
-        response
-            .headers()
-            .get("cache-control")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .contains("no-store")
-    );
-    let set_cookies: Vec<String> = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    assert!(response.headers().get("cache-control").unwrap().to_str().unwrap().contains("no-store"));
+    let set_cookies: Vec<String> =
+        response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
     let body = response.text().await.unwrap();
     let key = revealed_key(&body).unwrap();
     assert_eq!(key.len(), 41);
@@ -53,10 +33,7 @@ async fn create_reveals_the_key_once_with_no_store() {
     for cookie in set_cookies {
         assert!(!cookie.contains(&key));
         let value = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
-        for engine in [
-            base64::engine::general_purpose::STANDARD,
-            base64::engine::general_purpose::URL_SAFE,
-        ] {
+        for engine in [base64::engine::general_purpose::STANDARD, base64::engine::general_purpose::URL_SAFE] {
             if let Ok(decoded) = engine.decode(value.trim_matches('"')) {
                 assert!(!String::from_utf8_lossy(&decoded).contains(&key));
             }
@@ -75,10 +52,7 @@ async fn tab_shows_name_masked_prefix_dates_status_and_usage() {
     let tab = app.get_html(TAB).await;
     assert!(tab.contains("0 of 5 keys · Signal plan"));
     assert!(tab.contains("No keys yet"));
-    assert!(
-        tab.contains("cc_YOUR_KEY"),
-        "the curl example uses a placeholder"
-    );
+    assert!(tab.contains("cc_YOUR_KEY"), "the curl example uses a placeholder");
     assert!(tab.contains("https://cleanclicks.shop.example/__cc/inbound"));
     app.create_key("CRM Webhook").await;
     app.create_key("Backend").await;
@@ -110,20 +84,13 @@ async fn revoke_restore_delete_with_confirmation_and_flash() {
     assert!(tab.contains("was revoked"), "flash after revoke");
     assert!(tab.contains(">Revoked<"));
     assert!(tab.contains(&format!("{TAB}/{id}/restore")));
-    assert_eq!(
-        error_code(app.inbound(Some(&key), EVENT).await).await,
-        "revoked_api_key"
-    );
+    assert_eq!(error_code(app.inbound(Some(&key), EVENT).await).await, "revoked_api_key");
 
     assert_is_redirect_to(&app.act("shop.example", &id, "restore", "").await, TAB);
     let tab = app.get_html(TAB).await;
     assert!(tab.contains("was restored"));
     assert!(tab.contains(">Active<"));
-    assert_eq!(
-        app.inbound(Some(&key), EVENT).await.status(),
-        202,
-        "same value works again"
-    );
+    assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202, "same value works again");
 
     // Delete needs the typed name.
     let wrong = app.act("shop.example", &id, "delete", "zapier!").await;
@@ -135,10 +102,7 @@ async fn revoke_restore_delete_with_confirmation_and_flash() {
     let tab = app.get_html(TAB).await;
     assert!(tab.contains("was deleted"));
     assert!(!tab.contains(&id));
-    assert_eq!(
-        error_code(app.inbound(Some(&key), EVENT).await).await,
-        "invalid_api_key"
-    );
+    assert_eq!(error_code(app.inbound(Some(&key), EVENT).await).await, "invalid_api_key");
 }
 
 #[tokio::test]
@@ -170,21 +134,13 @@ async fn case_03_double_submit_creates_one_key() {
     app.login_owner().await;
     let page = app.get_html(TAB).await;
     let (csrf, token) = create_form_tokens(&page).unwrap();
-    let fields = [
-        ("name", "Make"),
-        ("csrf_token", csrf.as_str()),
-        ("form_token", token.as_str()),
-    ];
+    let fields = [("name", "Make"), ("csrf_token", csrf.as_str()), ("form_token", token.as_str())];
     let (a, b) = tokio::join!(app.post_form(TAB, &fields), app.post_form(TAB, &fields));
     let mut statuses = vec![a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, vec![200, 409]);
     let bodies = [a.text().await.unwrap(), b.text().await.unwrap()];
-    assert_eq!(
-        bodies.iter().filter(|b| revealed_key(b).is_some()).count(),
-        1,
-        "one secret only"
-    );
+    assert_eq!(bodies.iter().filter(|b| revealed_key(b).is_some()).count(), 1, "one secret only");
     assert!(bodies.iter().any(|b| b.contains("already created")));
     // A later replay of the same form: still no second key.
     let replay = app.post_form(TAB, &fields).await;
@@ -200,11 +156,7 @@ async fn case_05_shown_once_means_once() {
     app.login_owner().await;
     let key = app.create_key("Once").await;
     // "Back" and "reload" re-request pages with GET: none of them shows the key.
-    for path in [
-        TAB.to_owned(),
-        format!("{TAB}/new"),
-        "/configuration".to_owned(),
-    ] {
+    for path in [TAB.to_owned(), format!("{TAB}/new"), "/configuration".to_owned()] {
         let response = app.get(&path).await;
         let body = response.text().await.unwrap();
         assert!(!body.contains(&key), "{path}");
@@ -222,32 +174,15 @@ async fn case_17_csrf_is_checked_on_every_post() {
     let page = app.get_html(TAB).await;
     let (_, token) = create_form_tokens(&page).unwrap();
     for bad in ["", "deadbeef"] {
-        let response = app
-            .post_form(
-                TAB,
-                &[
-                    ("name", "Sneaky"),
-                    ("csrf_token", bad),
-                    ("form_token", &token),
-                ],
-            )
-            .await;
+        let response = app.post_form(TAB, &[("name", "Sneaky"), ("csrf_token", bad), ("form_token", &token)]).await;
         assert_eq!(response.status(), 403);
         for action in ["revoke", "restore", "delete"] {
             let response = app
-                .post_form(
-                    &format!("{TAB}/{id}/{action}"),
-                    &[("csrf_token", bad), ("confirm_name", "Target")],
-                )
+                .post_form(&format!("{TAB}/{id}/{action}"), &[("csrf_token", bad), ("confirm_name", "Target")])
                 .await;
             assert_eq!(response.status(), 403, "{action}");
         }
-        assert_eq!(
-            app.post_form("/logout", &[("csrf_token", bad)])
-                .await
-                .status(),
-            403
-        );
+        assert_eq!(app.post_form("/logout", &[("csrf_token", bad)]).await.status(), 403);
     }
     // A token of this session but a foreign Origin is refused too.
     let csrf = field_value(&page, "csrf_token").unwrap();
@@ -263,17 +198,10 @@ async fn case_17_csrf_is_checked_on_every_post() {
     // A GET on the action URL is only a confirmation page.
     assert_eq!(app.get(&format!("{TAB}/{id}/revoke")).await.status(), 200);
     assert_eq!(app.get(&format!("{TAB}/{id}/delete")).await.status(), 200);
-    assert_eq!(
-        app.count("SELECT count(*) AS n FROM inbound_keys WHERE revoked_at IS NULL"),
-        1
-    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM inbound_keys WHERE revoked_at IS NULL"), 1);
     assert_eq!(app.key_ids("shop.example").await.len(), 1);
     assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);
-    assert_eq!(
-        app.get("/configuration").await.status(),
-        303,
-        "still signed in"
-    );
+    assert_eq!(app.get("/configuration").await.status(), 303, "still signed in");
 }
 
 #[tokio::test]
@@ -287,51 +215,23 @@ async fn viewers_see_the_tab_without_controls_and_are_refused() {
     let (_, token) = create_form_tokens(&page).unwrap();
 
     let viewer = spawn_app_on(app.db.clone(), |_| {}).await;
-    viewer.seed(
-        "acme",
-        Plan::Signal,
-        "viewer@acme.test",
-        Role::Viewer,
-        "shop.example",
-    );
-    assert_is_redirect_to(
-        &viewer.login("viewer@acme.test", PASSWORD).await,
-        "/configuration",
-    );
+    viewer.seed("acme", Plan::Signal, "viewer@acme.test", Role::Viewer, "shop.example");
+    assert_is_redirect_to(&viewer.login("viewer@acme.test", PASSWORD).await, "/configuration");
     let tab = viewer.get_html(TAB).await;
     assert!(tab.contains("Existing"));
     assert!(!tab.contains("Create Inbound Integration Key"));
-    assert!(
-        !tab.contains("/revoke")
-            && !tab.contains("/delete")
-            && !tab.contains("name=\"form_token\"")
-    );
+    assert!(!tab.contains("/revoke") && !tab.contains("/delete") && !tab.contains("name=\"form_token\""));
     let csrf = field_value(&tab, "csrf_token").unwrap();
-    let forced = viewer
-        .post_form(
-            TAB,
-            &[
-                ("name", "Mine"),
-                ("csrf_token", &csrf),
-                ("form_token", &token),
-            ],
-        )
-        .await;
+    let forced = viewer.post_form(TAB, &[("name", "Mine"), ("csrf_token", &csrf), ("form_token", &token)]).await;
     assert_eq!(forced.status(), 403);
     for action in ["revoke", "restore", "delete"] {
         let response = viewer
-            .post_form(
-                &format!("{TAB}/{id}/{action}"),
-                &[("csrf_token", &csrf), ("confirm_name", "Existing")],
-            )
+            .post_form(&format!("{TAB}/{id}/{action}"), &[("csrf_token", &csrf), ("confirm_name", "Existing")])
             .await;
         assert_eq!(response.status(), 403, "{action}");
     }
     assert_eq!(viewer.get(&format!("{TAB}/new")).await.status(), 403);
-    assert_eq!(
-        app.count("SELECT count(*) AS n FROM inbound_keys WHERE revoked_at IS NULL"),
-        1
-    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM inbound_keys WHERE revoked_at IS NULL"), 1);
 }
 
 #[tokio::test]
@@ -339,14 +239,10 @@ async fn names_with_markup_render_inert() {
     let app = spawn_app().await;
     app.seed_owner(Plan::Signal);
     app.login_owner().await;
-    let (status, body) = app
-        .create_key_on("shop.example", "<script>alert(1)</script>")
-        .await;
+    let (status, body) = app.create_key_on("shop.example", "<script>alert(1)</script>").await;
     assert_eq!(status, 200);
     assert!(!body.contains("<script>alert(1)</script>"));
     let tab = app.get_html(TAB).await;
     assert!(!tab.contains("<script>alert(1)</script>"));
-    assert!(
-        tab.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || tab.contains("&#60;script&#62;")
-    );
+    assert!(tab.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || tab.contains("&#60;script&#62;"));
 }

@@ -2,6 +2,7 @@
 // One test binary for the whole API: helpers plus one file per feature.
 mod auth;
 mod cli;
+mod docs;
 mod helpers;
 mod inbound;
 mod inbound_contract;

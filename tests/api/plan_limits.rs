@@ -13,38 +13,20 @@ async fn fill_to_limit(plan: Plan, limit: usize) {
     }
     let tab = app.get_html(TAB).await;
     assert!(tab.contains(&format!("{limit} of {limit} keys · {} plan", plan.label())));
-    assert!(
-        tab.contains("disabled"),
-        "create control disabled at the limit"
-    );
+    assert!(tab.contains("disabled"), "create control disabled at the limit");
     assert!(tab.contains("Key limit reached"));
     assert!(tab.contains("delete a key you no longer need"));
-    assert!(
-        create_form_tokens(&tab).is_none(),
-        "no create form at the limit"
-    );
+    assert!(create_form_tokens(&tab).is_none(), "no create form at the limit");
 
     // Forcing it with a form from before the limit is refused by the server.
     let new_page = app.get_html(&format!("{TAB}/new")).await;
     let (csrf, token) = create_form_tokens(&new_page).unwrap();
-    let response = app
-        .post_form(
-            TAB,
-            &[
-                ("name", "One too many"),
-                ("csrf_token", &csrf),
-                ("form_token", &token),
-            ],
-        )
-        .await;
+    let response = app.post_form(TAB, &[("name", "One too many"), ("csrf_token", &csrf), ("form_token", &token)]).await;
     assert_is_redirect_to(&response, TAB);
     let tab = app.get_html(TAB).await;
     assert!(tab.contains("Plan limit reached"));
     assert!(revealed_key(&tab).is_none());
-    assert_eq!(
-        app.count("SELECT count(*) AS n FROM inbound_keys"),
-        limit as i64
-    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM inbound_keys"), limit as i64);
 }
 
 #[tokio::test]
@@ -85,10 +67,7 @@ async fn revoked_keys_count_and_deleting_frees_a_slot() {
     app.create_key("Second").await;
     assert_is_redirect_to(&app.act("shop.example", &id, "revoke", "").await, TAB);
     let tab = app.get_html(TAB).await;
-    assert!(
-        tab.contains("2 of 2 keys · Pulse plan"),
-        "a revoked key keeps its slot"
-    );
+    assert!(tab.contains("2 of 2 keys · Pulse plan"), "a revoked key keeps its slot");
     assert!(create_form_tokens(&tab).is_none());
     assert_is_redirect_to(&app.act("shop.example", &id, "delete", "Only").await, TAB);
     assert!(app.get_html(TAB).await.contains("1 of 2 keys · Pulse plan"));
@@ -105,9 +84,7 @@ async fn downgrading_keeps_keys_and_blocks_creation() {
     }
     {
         let mut conn = app.conn();
-        let account = cleanclicks::accounts::store::find_account(&mut conn, "acme")
-            .unwrap()
-            .unwrap();
+        let account = cleanclicks::accounts::store::find_account(&mut conn, "acme").unwrap().unwrap();
         cleanclicks::accounts::store::set_plan(&mut conn, account.id, Plan::Pulse).unwrap();
     }
     let tab = app.get_html(TAB).await;
@@ -133,25 +110,14 @@ async fn race(existing: usize) {
         let app = &app;
         async move {
             let name = format!("Racer {n}");
-            let response = app
-                .post_form(
-                    TAB,
-                    &[
-                        ("name", name.as_str()),
-                        ("csrf_token", csrf),
-                        ("form_token", token),
-                    ],
-                )
-                .await;
+            let response =
+                app.post_form(TAB, &[("name", name.as_str()), ("csrf_token", csrf), ("form_token", token)]).await;
             let status = response.status().as_u16();
             (status, response.text().await.unwrap())
         }
     });
     let results = futures_util::future::join_all(requests).await;
-    let revealed = results
-        .iter()
-        .filter(|(s, body)| *s == 200 && revealed_key(body).is_some())
-        .count();
+    let revealed = results.iter().filter(|(s, body)| *s == 200 && revealed_key(body).is_some()).count();
     assert_eq!(revealed, 2 - existing);
     assert!(
         results.iter().filter(|(s, _)| *s == 303).count() == 10 - (2 - existing),

@@ -25,11 +25,7 @@ fn cli(app: &TestApp, args: &[&str], password: Option<&str>) -> std::process::Ou
         command.env("CC_PASSWORD", password);
     }
     let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     output
 }
 
@@ -39,18 +35,12 @@ async fn sessions_end_after_idle_and_absolute_timeouts() {
     app.seed_owner(Plan::Signal);
     app.login_owner().await;
     assert_eq!(app.get(TAB).await.status(), 200);
-    run_sql(
-        &app,
-        "UPDATE admin_sessions SET last_seen_at = now() - interval '31 minutes'",
-    );
+    run_sql(&app, "UPDATE admin_sessions SET last_seen_at = now() - interval '31 minutes'");
     assert_is_redirect_to(&app.get(TAB).await, "/login");
 
     app.login_owner().await;
     assert_eq!(app.get(TAB).await.status(), 200);
-    run_sql(
-        &app,
-        "UPDATE admin_sessions SET created_at = now() - interval '13 hours' WHERE revoked_at IS NULL",
-    );
+    run_sql(&app, "UPDATE admin_sessions SET created_at = now() - interval '13 hours' WHERE revoked_at IS NULL");
     assert_is_redirect_to(&app.get(TAB).await, "/login");
 }
 
@@ -62,59 +52,22 @@ async fn password_change_disable_and_role_change_take_effect_at_once() {
     let second_browser = spawn_app_on(app.db.clone(), |_| {}).await;
     second_browser.login_owner().await;
 
-    cli(
-        &app,
-        &["user", "set-password", "owner@acme.test"],
-        Some("a brand new passphrase 2"),
-    );
+    cli(&app, &["user", "set-password", "owner@acme.test"], Some("a brand new passphrase 2"));
     assert_is_redirect_to(&app.get(TAB).await, "/login");
     assert_is_redirect_to(&second_browser.get(TAB).await, "/login");
-    assert!(
-        app.login("owner@acme.test", PASSWORD)
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("incorrect")
-    );
-    assert_is_redirect_to(
-        &app.login("owner@acme.test", "a brand new passphrase 2")
-            .await,
-        "/configuration",
-    );
+    assert!(app.login("owner@acme.test", PASSWORD).await.text().await.unwrap().contains("incorrect"));
+    assert_is_redirect_to(&app.login("owner@acme.test", "a brand new passphrase 2").await, "/configuration");
 
-    cli(
-        &app,
-        &["user", "set-role", "owner@acme.test", "viewer"],
-        None,
-    );
+    cli(&app, &["user", "set-role", "owner@acme.test", "viewer"], None);
     let tab = app.get_html(TAB).await;
-    assert!(
-        !tab.contains("Create Inbound Integration Key"),
-        "the role is read on every request"
-    );
-    cli(
-        &app,
-        &["user", "set-role", "owner@acme.test", "owner"],
-        None,
-    );
+    assert!(!tab.contains("Create Inbound Integration Key"), "the role is read on every request");
+    cli(&app, &["user", "set-role", "owner@acme.test", "owner"], None);
 
     cli(&app, &["user", "disable", "owner@acme.test"], None);
     assert_is_redirect_to(&app.get(TAB).await, "/login");
-    assert!(
-        app.login("owner@acme.test", "a brand new passphrase 2")
-            .await
-            .text()
-            .await
-            .unwrap()
-            .contains("incorrect")
-    );
+    assert!(app.login("owner@acme.test", "a brand new passphrase 2").await.text().await.unwrap().contains("incorrect"));
     cli(&app, &["user", "enable", "owner@acme.test"], None);
-    assert_is_redirect_to(
-        &app.login("owner@acme.test", "a brand new passphrase 2")
-            .await,
-        "/configuration",
-    );
+    assert_is_redirect_to(&app.login("owner@acme.test", "a brand new passphrase 2").await, "/configuration");
 }
 
 #[tokio::test]
@@ -122,25 +75,9 @@ async fn secure_cookies_and_hsts_behind_https() {
     let app = spawn_app().await;
     let https = spawn_app_on(app.db.clone(), |s| s.https = true).await;
     let response = https.get("/login").await;
-    assert!(
-        response
-            .headers()
-            .get("strict-transport-security")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .contains("max-age=")
-    );
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap();
-    assert!(
-        cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
+    assert!(response.headers().get("strict-transport-security").unwrap().to_str().unwrap().contains("max-age="));
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     let plain = app.get("/login").await;
     assert!(plain.headers().get("strict-transport-security").is_none());
 }
@@ -150,10 +87,9 @@ async fn failed_sign_ins_are_throttled_per_email_and_ip_without_locking_out_othe
     let app = spawn_app().await;
     app.seed_owner(Plan::Signal);
     // Trust the loopback proxy so tests can act from other client addresses.
-    let app = spawn_app_on(app.db.clone(), |s| {
-        s.trusted_proxies = cleanclicks::net::parse_list("127.0.0.1/32").unwrap()
-    })
-    .await;
+    let app =
+        spawn_app_on(app.db.clone(), |s| s.trusted_proxies = cleanclicks::net::parse_list("127.0.0.1/32").unwrap())
+            .await;
     let login_from = |ip: &'static str, password: &'static str| {
         let app = &app;
         async move {
@@ -162,48 +98,26 @@ async fn failed_sign_ins_are_throttled_per_email_and_ip_without_locking_out_othe
             app.client
                 .post(app.url("/login"))
                 .header("X-Forwarded-For", ip)
-                .form(&[
-                    ("email", "owner@acme.test"),
-                    ("password", password),
-                    ("csrf_token", csrf.as_str()),
-                ])
+                .form(&[("email", "owner@acme.test"), ("password", password), ("csrf_token", csrf.as_str())])
                 .send()
                 .await
                 .unwrap()
         }
     };
     for _ in 0..5 {
-        assert_eq!(
-            login_from("203.0.113.5", "wrong password, sorry")
-                .await
-                .status(),
-            200
-        );
+        assert_eq!(login_from("203.0.113.5", "wrong password, sorry").await.status(), 200);
     }
     let throttled = login_from("203.0.113.5", "wrong password, sorry").await;
     assert_eq!(throttled.status(), 429);
-    let retry: u64 = throttled
-        .headers()
-        .get("retry-after")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = throttled.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
     assert!((60..=15 * 60).contains(&retry), "{retry}");
     assert!(throttled.text().await.unwrap().contains("Try again in"));
     // Even the right password waits from that address…
     assert_eq!(login_from("203.0.113.5", PASSWORD).await.status(), 429);
     // …but the real user elsewhere is not locked out.
-    assert_is_redirect_to(
-        &login_from("198.51.100.20", PASSWORD).await,
-        "/configuration",
-    );
+    assert_is_redirect_to(&login_from("198.51.100.20", PASSWORD).await, "/configuration");
     // The window slides: once the failures age out, the address may try again.
-    run_sql(
-        &app,
-        "UPDATE login_failures SET at = at - interval '16 minutes'",
-    );
+    run_sql(&app, "UPDATE login_failures SET at = at - interval '16 minutes'");
     assert_is_redirect_to(&login_from("203.0.113.5", PASSWORD).await, "/configuration");
 }
 
@@ -224,16 +138,10 @@ async fn audit_trail_records_every_change_and_outlives_the_key() {
         .iter()
         .map(|a| activity.find(&format!(">{a}<")).unwrap())
         .collect();
-    assert!(
-        order.windows(2).all(|w| w[0] < w[1]),
-        "newest first: {order:?}"
-    );
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "newest first: {order:?}");
     assert_eq!(activity.matches("owner@acme.test").count(), 4);
     assert!(activity.contains("127.0.0.1"));
-    assert_eq!(
-        app.count("SELECT count(*) AS n FROM key_audit_events WHERE key_name = 'Audited'"),
-        4
-    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM key_audit_events WHERE key_name = 'Audited'"), 4);
 
     // Paginated, 20 a page.
     for n in 0..18 {
@@ -242,33 +150,18 @@ async fn audit_trail_records_every_change_and_outlives_the_key() {
     let first = app.get_html(TAB).await;
     assert!(first.contains("audit_page=1"), "an Older link");
     let second = app.get_html(&format!("{TAB}?audit_page=1")).await;
-    let rows = |page: &str| {
-        page[page.find("id=\"activity\"").unwrap()..]
-            .matches("<tr>")
-            .count()
-    };
+    let rows = |page: &str| page[page.find("id=\"activity\"").unwrap()..].matches("<tr>").count();
     assert_eq!(rows(&first), 1 + 20, "header row + 20");
     assert_eq!(rows(&second), 1 + 2);
     // No route edits the trail.
     let csrf = field_value(&first, "csrf_token").unwrap();
-    assert_eq!(
-        app.post_form(&format!("{TAB}/activity"), &[("csrf_token", &csrf)])
-            .await
-            .status(),
-        404
-    );
+    assert_eq!(app.post_form(&format!("{TAB}/activity"), &[("csrf_token", &csrf)]).await.status(), 404);
 }
 
 #[tokio::test]
 async fn markup_in_names_renders_inert_everywhere() {
     let app = spawn_app().await;
-    app.seed(
-        "<b>Evil & Co</b>",
-        Plan::Signal,
-        "owner@acme.test",
-        Role::Owner,
-        "shop.example",
-    );
+    app.seed("<b>Evil & Co</b>", Plan::Signal, "owner@acme.test", Role::Owner, "shop.example");
     app.login_owner().await;
     let name = r#""><img src=x onerror=alert(1)><script>alert(2)</script>"#;
     let (status, reveal) = app.create_key_on("shop.example", name).await;
@@ -277,23 +170,13 @@ async fn markup_in_names_renders_inert_everywhere() {
     let confirm = app.get_html(&format!("{TAB}/{id}/delete")).await;
     app.act("shop.example", &id, "revoke", "").await;
     let tab_with_flash = app.get_html(TAB).await;
-    for (page, html) in [
-        ("reveal", &reveal),
-        ("confirm", &confirm),
-        ("tab, flash and activity", &tab_with_flash),
-    ] {
+    for (page, html) in [("reveal", &reveal), ("confirm", &confirm), ("tab, flash and activity", &tab_with_flash)] {
         assert!(!html.contains("<img src=x"), "{page}");
         assert!(!html.contains("<script>alert"), "{page}");
         assert!(!html.contains("<b>Evil"), "{page}");
-        assert!(
-            html.contains("&lt;img src=x") || html.contains("&#60;img src=x"),
-            "{page} shows the name, escaped"
-        );
+        assert!(html.contains("&lt;img src=x") || html.contains("&#60;img src=x"), "{page} shows the name, escaped");
     }
-    assert!(
-        tab_with_flash.contains("&lt;b&gt;Evil &amp; Co&lt;/b&gt;")
-            || tab_with_flash.contains("&#60;b&#62;Evil")
-    );
+    assert!(tab_with_flash.contains("&lt;b&gt;Evil &amp; Co&lt;/b&gt;") || tab_with_flash.contains("&#60;b&#62;Evil"));
 }
 
 /// Case 7: a full flow with RUST_LOG=trace, through the real binary; the log holds no
@@ -302,11 +185,7 @@ async fn markup_in_names_renders_inert_everywhere() {
 async fn case_07_secrets_never_logged() {
     let app = spawn_app().await;
     app.seed_owner(Plan::Signal);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log_path = std::env::temp_dir().join(format!("cc-trace-{}.log", app.db.name));
     let log = std::fs::File::create(&log_path).unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_cleanclicks"))
@@ -327,22 +206,11 @@ async fn case_07_secrets_never_logged() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let page = c
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = c.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
     let login_csrf = field_value(&page, "csrf_token").unwrap();
     let response = c
         .post(format!("{base}/login"))
-        .form(&[
-            ("email", "owner@acme.test"),
-            ("password", PASSWORD),
-            ("csrf_token", &login_csrf),
-        ])
+        .form(&[("email", "owner@acme.test"), ("password", PASSWORD), ("csrf_token", &login_csrf)])
         .send()
         .await
         .unwrap();
@@ -359,22 +227,11 @@ async fn case_07_secrets_never_logged() {
         .unwrap()
         .1
         .to_owned();
-    let tab = c
-        .get(format!("{base}{TAB}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let tab = c.get(format!("{base}{TAB}")).send().await.unwrap().text().await.unwrap();
     let (csrf, token) = create_form_tokens(&tab).unwrap();
     let reveal = c
         .post(format!("{base}{TAB}"))
-        .form(&[
-            ("name", "Logged?"),
-            ("csrf_token", &csrf),
-            ("form_token", &token),
-        ])
+        .form(&[("name", "Logged?"), ("csrf_token", &csrf), ("form_token", &token)])
         .send()
         .await
         .unwrap()
@@ -390,13 +247,7 @@ async fn case_07_secrets_never_logged() {
             .send()
     };
     assert_eq!(send(key.clone(), EVENT).await.unwrap().status(), 202);
-    assert_eq!(
-        send(key.clone(), r#"{"email":"nope"}"#)
-            .await
-            .unwrap()
-            .status(),
-        422
-    );
+    assert_eq!(send(key.clone(), r#"{"email":"nope"}"#).await.unwrap().status(), 422);
     let mut bad = key.clone();
     bad.replace_range(20..21, if &key[20..21] == "A" { "B" } else { "A" });
     assert_eq!(send(bad, EVENT).await.unwrap().status(), 401);
@@ -405,11 +256,7 @@ async fn case_07_secrets_never_logged() {
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     std::fs::remove_file(&log_path).ok();
-    assert!(
-        log.lines().count() > 20,
-        "trace logging was on: {} lines",
-        log.lines().count()
-    );
+    assert!(log.lines().count() > 20, "trace logging was on: {} lines", log.lines().count());
     assert!(log.contains("inbound key created"));
     for (what, secret) in [
         ("key", key.as_str()),
