@@ -14,4 +14,5 @@ pub mod net;
 pub mod schema;
 pub mod startup;
 pub mod telemetry;
+pub mod usage;
 pub mod web;

@@ -18,6 +18,7 @@ use crate::inbound::key_cache::KeyCache;
 use crate::inbound::rate_limit::RateLimiter;
 use crate::inbound::store::LastUsedMarks;
 use crate::inbound::writer::EventWriter;
+use crate::usage::recorder::UsageRecorder;
 
 pub const SESSION_COOKIE: &str = "cc_session";
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub key_cache: Arc<KeyCache>,
     /// Group commit for single events.
     pub writer: EventWriter,
+    /// Usage insight, written in the background.
+    pub usage: UsageRecorder,
     pub settings: Arc<Settings>,
     pub last_used: Arc<LastUsedMarks>,
 }
@@ -73,6 +76,7 @@ fn admin(cfg: &mut web::ServiceConfig) {
         .service(keys::routes::root)
         .service(keys::routes::configuration)
         .service(keys::routes::new_key)
+        .service(keys::routes::key_detail)
         .service(keys::routes::tab)
         .service(keys::routes::create)
         .service(keys::routes::confirm)
@@ -109,6 +113,7 @@ impl Application {
         let state = AppState {
             pool: crate::db::build_pool(url, settings.admin_pool_size, settings.db_checkout_timeout),
             writer: EventWriter::start(inbound_pool.clone()),
+            usage: UsageRecorder::start(inbound_pool.clone()),
             inbound_pool,
             key_cache: Arc::new(KeyCache::default()),
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit)),

@@ -2,8 +2,36 @@
 (function () {
   "use strict";
 
+  // Delete: Confirm works only once the key's name is typed exactly (the server checks
+  // it too). The name comes from the field's data-confirm-match, or else from the
+  // <strong> in its label ("Type <strong>NAME</strong> to confirm").
+  function expectedName(input) {
+    var expected = input.getAttribute("data-confirm-match");
+    if (expected !== null) return expected;
+    if (!input.id || !input.form) return null;
+    var strong = input.form.querySelector('label[for="' + (window.CSS && CSS.escape ? CSS.escape(input.id) : input.id) + '"] strong');
+    return strong ? strong.textContent : null;
+  }
+
+  function syncConfirm(input) {
+    var expected = expectedName(input);
+    var button = input.form && input.form.querySelector("button[type=submit]");
+    if (expected === null || !button) return;
+    button.disabled = input.value.trim() !== expected.trim();
+  }
+
+  function initConfirms(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("input[name=confirm_name]"), syncConfirm);
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("input[name=confirm_name]")) syncConfirm(event.target);
+  });
+  initConfirms(document);
+
   // Dialogs: open a <dialog> instead of following the link; focus returns to the opener.
   function openDialog(dialog, opener) {
+    initConfirms(dialog);
     dialog.showModal();
     var first = dialog.querySelector("input:not([type=hidden]), button, a[href]");
     if (first) first.focus();

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use uuid::Uuid;
 
 use super::batch::parse_batch_body;
@@ -26,6 +26,7 @@ use super::store::{
 use crate::db::DbError;
 use crate::keys::secret::KeyHash;
 use crate::startup::AppState;
+use crate::usage::recorder::{Delivery, Outcome};
 use crate::web::request_id_of;
 
 /// Largest accepted body of one event, measured after gzip decompression.
@@ -47,11 +48,76 @@ async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 }
 
 async fn single(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, handle_single(&req, payload, &state).await)
+    let result = handle_single(&req, payload, &state).await;
+    record_usage(&req, &state, &result);
+    respond(&req, result)
 }
 
 async fn batch(req: HttpRequest, payload: web::Payload, state: web::Data<AppState>) -> HttpResponse {
-    respond(&req, handle_batch(&req, payload, &state).await)
+    let result = handle_batch(&req, payload, &state).await;
+    record_usage(&req, &state, &result);
+    respond(&req, result)
+}
+
+/// The key a request turned out to use (set once the lookup knows it), for usage insight.
+#[derive(Clone, Copy)]
+struct KnownKey {
+    id: Uuid,
+    revoked: bool,
+}
+
+/// What each event of the request came to: (event name, outcome, status, error code).
+#[derive(Default)]
+struct EventResults(Vec<(Option<String>, Outcome, u16, Option<&'static str>)>);
+
+/// Hands what the request did to the usage recorder (off the request path). Requests
+/// rejected before the key was known belong to no key; validate mode stores nothing.
+fn record_usage(req: &HttpRequest, state: &AppState, result: &Result<Answer, Failure>) {
+    let Some(key) = req.extensions().get::<KnownKey>().copied() else { return };
+    if validate_only(req) && result.is_ok() {
+        return;
+    }
+    let mut revoked = key.revoked;
+    let results = match result {
+        Err((error, _)) => {
+            revoked |= matches!(error, InboundError::RevokedKey);
+            let name = req.extensions().get::<EventResults>().and_then(|r| r.0.first().and_then(|e| e.0.clone()));
+            vec![(name, Outcome::Rejected, error.status().as_u16(), Some(error.code()))]
+        }
+        Ok(_) => req.extensions_mut().remove::<EventResults>().unwrap_or_default().0,
+    };
+    let at = chrono::Utc::now();
+    let request_id = request_id_of(req);
+    let ip = crate::net::request_client_ip(req, &state.settings.trusted_proxies).map(|ip| ip.to_string());
+    let user_agent: Option<String> = req
+        .headers()
+        .get(header::USER_AGENT)
+        .map(|ua| String::from_utf8_lossy(ua.as_bytes()).chars().take(300).collect());
+    for (event, outcome, status, error_code) in results {
+        state.usage.record(Delivery {
+            key_id: key.id,
+            at,
+            event,
+            outcome,
+            status,
+            error_code,
+            request_id: request_id.clone(),
+            revoked,
+            ip: ip.clone(),
+            user_agent: user_agent.clone(),
+        });
+    }
+}
+
+/// The `event` member of a body, for the deliveries list, even when the body is invalid.
+fn event_name(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct NameOnly {
+        event: Option<serde_json::Value>,
+    }
+    let name = serde_json::from_slice::<NameOnly>(body).ok()?.event?;
+    let name: String = name.as_str()?.trim().chars().filter(|c| !c.is_control()).take(100).collect();
+    (!name.is_empty()).then_some(name)
 }
 
 /// An error, with the rate-limit state when the key was already known.
@@ -143,6 +209,7 @@ async fn admit(
         }
         None => lookup(state, hash.clone(), origin.clone()).await.map_err(|e| (e, None))?,
     };
+    req.extensions_mut().insert(KnownKey { id: key.id, revoked: key.state == KeyState::Revoked });
     if key.state == KeyState::Revoked {
         return Err((InboundError::RevokedKey, None));
     }
@@ -278,6 +345,8 @@ async fn handle_single(req: &HttpRequest, payload: web::Payload, state: &AppStat
         Ok(body) => body,
         Err(e) => return Err(answer_error(state, &hash, cached, e, rate).await),
     };
+    let name = event_name(&body);
+    req.extensions_mut().insert(EventResults(vec![(name.clone(), Outcome::Rejected, 0, None)]));
     let parsed = match parse_event_body(&body, chrono::Utc::now()) {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(fields)) => {
@@ -313,6 +382,8 @@ async fn handle_single(req: &HttpRequest, payload: web::Payload, state: &AppStat
     if !warnings.is_empty() {
         body.1["warnings"] = warnings.into();
     }
+    let outcome = if body.0 == StatusCode::ACCEPTED { Outcome::Accepted } else { Outcome::Duplicate };
+    req.extensions_mut().insert(EventResults(vec![(name, outcome, body.0.as_u16(), None)]));
     Ok(Answer { status: body.0, body: body.1, rate })
 }
 
@@ -437,6 +508,22 @@ async fn handle_batch(req: &HttpRequest, payload: web::Payload, state: &AppState
             item
         })
         .collect();
+    let per_event = results
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let name = match &parsed[index] {
+                Ok(p) => Some(p.event.event.clone()),
+                Err(_) => event_name(batch.events[index].get().as_bytes()),
+            };
+            match item["status"].as_u64() {
+                Some(202) => (name, Outcome::Accepted, 202, None),
+                Some(200) => (name, Outcome::Duplicate, 200, None),
+                _ => (name, Outcome::Rejected, 422, Some("validation_failed")),
+            }
+        })
+        .collect();
+    req.extensions_mut().insert(EventResults(per_event));
     let mut body =
         serde_json::json!({"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "results": results});
     let warnings = warnings_json(&batch.unknown_fields, "");

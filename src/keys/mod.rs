@@ -6,3 +6,4 @@ pub mod name;
 pub mod routes;
 pub mod secret;
 pub mod store;
+pub mod views;

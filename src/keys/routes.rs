@@ -9,102 +9,22 @@ use uuid::Uuid;
 use super::audit::{self, Actor, AuditAction};
 use super::model::ListedKey;
 use super::name::KeyName;
-use super::secret::masked;
 use super::store::{self, CreateKeyError};
+use super::views::{AuditView, KeyView, Usage};
 use crate::accounts::store::{domain_of_account, domains_of_account};
 use crate::accounts::{Domain, Plan};
 use crate::auth::CurrentUser;
 use crate::auth::session::{FlashKind, TypedSession};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::web::{Layout, exact_time, html, html_with_status, iso_time, relative_time, see_other, short_date};
+use crate::usage::insight;
+use crate::web::{Layout, exact_time, html, html_with_status, relative_time, see_other};
 
 /// Placeholder used in every example: never a string shaped like a real key.
 const EXAMPLE_KEY: &str = "cc_YOUR_KEY";
 
 fn tab_path(hostname: &str) -> String {
     format!("/configuration/{hostname}/inbound-keys")
-}
-
-pub struct KeyView {
-    pub id: String,
-    pub name: String,
-    pub masked: String,
-    pub created_date: String,
-    pub created_exact: String,
-    pub created_by: String,
-    pub last_used: Option<(String, String, String)>,
-    pub active: bool,
-    pub revoked_relative: String,
-    pub revoked_exact: String,
-    /// (origin, when) if the key was sent from a web page.
-    pub seen_from_browser: Option<(String, String)>,
-}
-
-impl KeyView {
-    fn from(listed: &ListedKey, now: chrono::DateTime<Utc>) -> Self {
-        let key = &listed.key;
-        Self {
-            id: key.id.to_string(),
-            name: key.name.clone(),
-            masked: masked(&key.display_prefix),
-            created_date: short_date(key.created_at),
-            created_exact: exact_time(key.created_at),
-            created_by: listed.created_by.clone().unwrap_or_else(|| "a removed user".to_owned()),
-            last_used: key.last_used_at.map(|at| (relative_time(at, now), exact_time(at), iso_time(at))),
-            active: key.is_active(),
-            revoked_relative: key.revoked_at.map(|at| relative_time(at, now)).unwrap_or_default(),
-            revoked_exact: key.revoked_at.map(exact_time).unwrap_or_default(),
-            seen_from_browser: key
-                .browser_origin
-                .clone()
-                .zip(key.browser_origin_seen_at)
-                .map(|(origin, at)| (origin, relative_time(at, now))),
-        }
-    }
-}
-
-pub struct Usage {
-    pub count: i64,
-    pub limit: Option<i64>,
-    pub plan: Plan,
-}
-
-impl Usage {
-    pub fn at_limit(&self) -> bool {
-        self.limit.is_some_and(|limit| self.count >= limit)
-    }
-
-    /// "3 of 5 keys · Signal plan"
-    pub fn summary(&self) -> String {
-        match self.limit {
-            Some(limit) => format!("{} of {} keys · {} plan", self.count, limit, self.plan.label()),
-            None => format!(
-                "{} {} · {} plan (unlimited)",
-                self.count,
-                if self.count == 1 { "key" } else { "keys" },
-                self.plan.label()
-            ),
-        }
-    }
-
-    /// What to do at the limit: free a slot, or upgrade.
-    pub fn limit_reason(&self) -> String {
-        let upgrade = match self.plan.next() {
-            Some(next) => format!(
-                "upgrade to the {} plan ({})",
-                next.label(),
-                next.key_limit().map(|l| format!("{l} keys per domain")).unwrap_or_else(|| "unlimited keys".to_owned())
-            ),
-            None => "upgrade your plan".to_owned(),
-        };
-        format!(
-            "Your {} plan allows {} keys per domain, and revoked keys count until they are deleted. To create another, delete a key you no longer need, or {}.",
-            self.plan.label(),
-            self.limit.unwrap_or_default(),
-            upgrade
-        )
-    }
 }
 
 pub struct CreateForm {
@@ -132,6 +52,10 @@ struct TabPage {
     usage: Usage,
     can_manage: bool,
     form: CreateForm,
+    revoked_but_called: Vec<insight::RevokedButCalled>,
+    /// Keys page (0-based) and number of pages.
+    page: i64,
+    pages: i64,
     audit: Vec<AuditView>,
     audit_page: i64,
     audit_more: bool,
@@ -285,12 +209,35 @@ pub async fn configuration(
     html(ConfigurationPage { layout }.render()?)
 }
 
-async fn usage_and_keys(state: &AppState, domain: &Domain, plan: Plan) -> Result<(Usage, Vec<ListedKey>), AppError> {
+/// Keys shown per page of the tab.
+pub const KEYS_PER_PAGE: i64 = 50;
+
+/// The plan usage of a domain (every existing key counts, active or revoked).
+async fn usage_of(state: &AppState, domain: &Domain, plan: Plan) -> Result<Usage, AppError> {
     let domain_id = domain.id;
-    let keys =
-        crate::db::run(&state.pool, move |conn| store::list_keys(conn, domain_id).map_err(AppError::from)).await?;
-    let usage = Usage { count: keys.len() as i64, limit: plan.key_limit(), plan };
-    Ok((usage, keys))
+    let count =
+        crate::db::run(&state.pool, move |conn| store::count_keys(conn, domain_id).map_err(AppError::from)).await?;
+    Ok(Usage { count, limit: plan.key_limit(), plan })
+}
+
+/// Everything the tab shows, read in one go on the blocking pool.
+struct TabData {
+    count: i64,
+    keys: Vec<ListedKey>,
+    insight: std::collections::HashMap<Uuid, insight::KeyInsight>,
+    revoked_but_called: Vec<insight::RevokedButCalled>,
+    audit: Vec<audit::AuditEvent>,
+    audit_more: bool,
+}
+
+fn load_tab(conn: &mut diesel::PgConnection, domain_id: Uuid, page: i64, audit_page: i64) -> Result<TabData, AppError> {
+    let count = store::count_keys(conn, domain_id)?;
+    let keys = store::list_keys_page(conn, domain_id, page * KEYS_PER_PAGE, KEYS_PER_PAGE)?;
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.key.id).collect();
+    let insight = insight::for_keys(conn, &ids, Utc::now())?;
+    let revoked_but_called = insight::revoked_but_called(conn, domain_id)?;
+    let (audit, audit_more) = audit::page(conn, domain_id, audit_page)?;
+    Ok(TabData { count, keys, insight, revoked_but_called, audit, audit_more })
 }
 
 #[get("/configuration/{domain}/inbound-keys")]
@@ -302,26 +249,29 @@ pub async fn tab(
     query: web::Query<TabQuery>,
 ) -> Result<HttpResponse, AppError> {
     let (domain, domains) = domain_for(&state, &user, &path).await?;
-    let (usage, keys) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+    let page = query.page.unwrap_or(0).clamp(0, 100_000);
     let audit_page = query.audit_page.unwrap_or(0).clamp(0, 10_000);
     let domain_id = domain.id;
-    let (audit, audit_more) =
-        crate::db::run(&state.pool, move |conn| audit::page(conn, domain_id, audit_page).map_err(AppError::from))
-            .await?;
+    let data = crate::db::run(&state.pool, move |conn| load_tab(conn, domain_id, page, audit_page)).await?;
+    let plan = user.account.plan();
     let now = Utc::now();
     let flash = TypedSession::of(&req).take_flash();
+    let pages = (data.count + KEYS_PER_PAGE - 1) / KEYS_PER_PAGE;
     let page = TabPage {
         layout: Layout::new(&user, domains, Some(&domain.hostname), flash),
         tab_path: tab_path(&domain.hostname),
         inbound_url: state.settings.inbound_url_for(&domain.hostname),
         example_key: EXAMPLE_KEY,
-        keys: keys.iter().map(|k| KeyView::from(k, now)).collect(),
-        usage,
+        keys: data.keys.iter().map(|k| KeyView::from(k, data.insight.get(&k.key.id), now)).collect(),
+        usage: Usage { count: data.count, limit: plan.key_limit(), plan },
         can_manage: user.role().can_manage_keys(),
         form: CreateForm::blank(&domain.hostname),
-        audit: audit.iter().map(|e| AuditView::from(e, now)).collect(),
+        revoked_but_called: data.revoked_but_called,
+        page,
+        pages,
+        audit: data.audit.iter().map(|e| AuditView::from(e, now)).collect(),
         audit_page,
-        audit_more,
+        audit_more: data.audit_more,
         domain: domain.hostname,
     };
     html(page.render()?)
@@ -329,44 +279,8 @@ pub async fn tab(
 
 #[derive(serde::Deserialize)]
 pub struct TabQuery {
+    page: Option<i64>,
     audit_page: Option<i64>,
-}
-
-/// An audit row as the tab shows it.
-pub struct AuditView {
-    pub when: String,
-    pub exact: String,
-    pub actor: String,
-    pub action: &'static str,
-    pub key_name: String,
-    pub source: String,
-}
-
-impl AuditView {
-    fn from(event: &audit::AuditEvent, now: chrono::DateTime<Utc>) -> Self {
-        let action = match event.action.as_str() {
-            "create" => "Created",
-            "revoke" => "Revoked",
-            "restore" => "Restored",
-            "delete" => "Deleted",
-            "roll" => "Rolled",
-            _ => "Changed",
-        };
-        let source = match (&event.source_ip, &event.user_agent) {
-            (Some(ip), Some(ua)) => format!("{ip} · {}", ua.chars().take(60).collect::<String>()),
-            (Some(ip), None) => ip.clone(),
-            (None, Some(ua)) => ua.chars().take(60).collect(),
-            (None, None) => "unknown".to_owned(),
-        };
-        Self {
-            when: relative_time(event.at, now),
-            exact: exact_time(event.at),
-            actor: event.actor_email.clone(),
-            action,
-            key_name: event.key_name.clone(),
-            source,
-        }
-    }
 }
 
 /// The create form as a page of its own: the no-JavaScript path, and where name
@@ -379,7 +293,7 @@ pub async fn new_key(
 ) -> Result<HttpResponse, AppError> {
     let (domain, domains) = domain_for(&state, &user, &path).await?;
     user.require_key_manager()?;
-    let (usage, _) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+    let usage = usage_of(&state, &domain, user.account.plan()).await?;
     let page = NewKeyPage {
         layout: Layout::new(&user, domains, Some(&domain.hostname), None),
         tab_path: tab_path(&domain.hostname),
@@ -435,7 +349,7 @@ pub async fn create(
     let name = match KeyName::parse(&form.name) {
         Ok(name) => name,
         Err(e) => {
-            let (usage, _) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+            let usage = usage_of(&state, &domain, user.account.plan()).await?;
             return show_form_error(usage, e.to_string());
         }
     };
@@ -462,7 +376,7 @@ pub async fn create(
                 .body(page.render()?))
         }
         Err(CreateKeyError::NameTaken) => {
-            let (usage, _) = usage_and_keys(&state, &domain, user.account.plan()).await?;
+            let usage = usage_of(&state, &domain, user.account.plan()).await?;
             show_form_error(
                 usage,
                 format!("A key named “{}” already exists on {}. Choose another name.", name, hostname),
@@ -493,6 +407,90 @@ pub async fn create(
     }
 }
 
+/// One key of the domain with its insight; another domain's or account's key is 404.
+async fn key_view(state: &AppState, domain_id: Uuid, key_id: Uuid) -> Result<KeyView, AppError> {
+    let (key, insight) = crate::db::run(&state.pool, move |conn| -> Result<_, AppError> {
+        let key = store::find_listed_key(conn, domain_id, key_id)?.ok_or(AppError::NotFound)?;
+        let mut insight = insight::for_keys(conn, &[key_id], Utc::now())?;
+        Ok((key, insight.remove(&key_id)))
+    })
+    .await?;
+    Ok(KeyView::from(&key, insight.as_ref(), Utc::now()))
+}
+
+#[derive(Template)]
+#[template(path = "keys/detail.html")]
+struct DetailPage {
+    layout: Layout,
+    domain: String,
+    tab_path: String,
+    key: KeyView,
+    deliveries: Vec<DeliveryView>,
+    filter: &'static str,
+    can_manage: bool,
+}
+
+pub struct DeliveryView {
+    pub when: String,
+    pub exact: String,
+    pub event: String,
+    pub outcome: String,
+    pub status: i16,
+    pub error_code: String,
+    pub request_id: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct DetailQuery {
+    outcome: Option<String>,
+}
+
+/// A key's page: usage insight and its recent deliveries, a debugger for integrators.
+#[get("/configuration/{domain}/inbound-keys/{key_id}")]
+pub async fn key_detail(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+    query: web::Query<DetailQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (hostname, key_id) = path.into_inner();
+    let (domain, domains) = domain_for(&state, &user, &hostname).await?;
+    let key_id = parse_key_id(&key_id)?;
+    let key = key_view(&state, domain.id, key_id).await?;
+    let filter = match query.outcome.as_deref() {
+        Some("accepted") => "accepted",
+        Some("duplicate") => "duplicate",
+        Some("rejected") => "rejected",
+        _ => "all",
+    };
+    let outcome = (filter != "all").then_some(filter);
+    let rows =
+        crate::db::run(&state.pool, move |conn| insight::deliveries(conn, key_id, outcome).map_err(AppError::from))
+            .await?;
+    let now = Utc::now();
+    let page = DetailPage {
+        layout: Layout::new(&user, domains, Some(&domain.hostname), None),
+        tab_path: tab_path(&domain.hostname),
+        key,
+        deliveries: rows
+            .into_iter()
+            .map(|d| DeliveryView {
+                when: relative_time(d.at, now),
+                exact: exact_time(d.at),
+                event: d.event.unwrap_or_default(),
+                outcome: d.outcome,
+                status: d.status,
+                error_code: d.error_code.unwrap_or_default(),
+                request_id: d.request_id.unwrap_or_default(),
+            })
+            .collect(),
+        filter,
+        can_manage: user.role().can_manage_keys(),
+        domain: domain.hostname,
+    };
+    html(page.render()?)
+}
+
 #[get("/configuration/{domain}/inbound-keys/{key_id}/{action}")]
 pub async fn confirm(
     state: web::Data<AppState>,
@@ -503,16 +501,12 @@ pub async fn confirm(
     let (domain, domains) = domain_for(&state, &user, &hostname).await?;
     let action = Action::parse(&action)?;
     let key_id = parse_key_id(&key_id)?;
-    let domain_id = domain.id;
-    let key = crate::db::run(&state.pool, move |conn| store::find_key(conn, domain_id, key_id).map_err(AppError::from))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let key = key_view(&state, domain.id, key_id).await?;
     user.require_key_manager()?;
-    let listed = ListedKey { key, created_by: None };
     let page = ConfirmPage {
         layout: Layout::new(&user, domains, Some(&domain.hostname), None),
         tab_path: tab_path(&domain.hostname),
-        key: KeyView::from(&listed, Utc::now()),
+        key,
         action,
         error: None,
         domain: domain.hostname,
@@ -552,7 +546,7 @@ pub async fn act(
         let page = ConfirmPage {
             layout: Layout::new(&user, domains, Some(&domain.hostname), None),
             tab_path: tab_path(&domain.hostname),
-            key: KeyView::from(&listed, Utc::now()),
+            key: KeyView::from(&listed, None, Utc::now()),
             action,
             error: Some("Type the key's name exactly as shown to confirm.".into()),
             domain: domain.hostname,

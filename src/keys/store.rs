@@ -49,6 +49,24 @@ pub fn list_keys(conn: &mut PgConnection, domain_id: Uuid) -> QueryResult<Vec<Li
     Ok(rows.into_iter().map(|(key, created_by)| ListedKey { key, created_by }).collect())
 }
 
+/// One page of the domain's keys, newest first.
+pub fn list_keys_page(
+    conn: &mut PgConnection,
+    domain_id: Uuid,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<ListedKey>> {
+    let rows = inbound_keys::table
+        .left_join(users::table)
+        .filter(inbound_keys::domain_id.eq(domain_id))
+        .order((inbound_keys::created_at.desc(), inbound_keys::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select((KeyRow::as_select(), users::email.nullable()))
+        .load::<(KeyRow, Option<String>)>(conn)?;
+    Ok(rows.into_iter().map(|(key, created_by)| ListedKey { key, created_by }).collect())
+}
+
 /// Keys that count against the plan: every key that still exists, active or revoked.
 pub fn count_keys(conn: &mut PgConnection, domain_id: Uuid) -> QueryResult<i64> {
     inbound_keys::table.filter(inbound_keys::domain_id.eq(domain_id)).count().get_result(conn)
@@ -61,6 +79,18 @@ pub fn find_key(conn: &mut PgConnection, domain_id: Uuid, key_id: Uuid) -> Query
         .select(KeyRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// A key of the domain with the email of whoever created it.
+pub fn find_listed_key(conn: &mut PgConnection, domain_id: Uuid, key_id: Uuid) -> QueryResult<Option<ListedKey>> {
+    let row = inbound_keys::table
+        .left_join(users::table)
+        .filter(inbound_keys::id.eq(key_id))
+        .filter(inbound_keys::domain_id.eq(domain_id))
+        .select((KeyRow::as_select(), users::email.nullable()))
+        .first::<(KeyRow, Option<String>)>(conn)
+        .optional()?;
+    Ok(row.map(|(key, created_by)| ListedKey { key, created_by }))
 }
 
 pub fn name_taken(conn: &mut PgConnection, domain_id: Uuid, name: &KeyName) -> QueryResult<bool> {

@@ -17,9 +17,8 @@ pub const PASSWORD: &str = "correct horse battery staple 9";
 
 /// The server tests run against; override with CC_TEST_DATABASE_URL (any database on it).
 pub fn admin_url() -> String {
-    std::env::var("CC_TEST_DATABASE_URL").unwrap_or_else(|_| {
-        "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned()
-    })
+    std::env::var("CC_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned())
 }
 
 fn url_for(db: &str) -> String {
@@ -47,12 +46,7 @@ fn migrations_hash() -> String {
     files.sort();
     let mut hasher = Sha256::new();
     for file in files {
-        hasher.update(
-            file.strip_prefix(&dir)
-                .unwrap()
-                .to_string_lossy()
-                .as_bytes(),
-        );
+        hasher.update(file.strip_prefix(&dir).unwrap().to_string_lossy().as_bytes());
         hasher.update(std::fs::read(&file).unwrap());
     }
     hex::encode(&hasher.finalize()[..6])
@@ -62,11 +56,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path))
-        } else {
-            out.push(path)
-        }
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
     }
     out
 }
@@ -76,9 +66,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 static TEMPLATE: LazyLock<String> = LazyLock::new(|| {
     let name = format!("cc_test_tmpl_{}", migrations_hash());
     let mut admin = connect_admin();
-    diesel::sql_query("SELECT pg_advisory_lock(4242001)")
-        .execute(&mut admin)
-        .unwrap();
+    diesel::sql_query("SELECT pg_advisory_lock(4242001)").execute(&mut admin).unwrap();
     let exists: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
         "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
     )))
@@ -86,24 +74,16 @@ static TEMPLATE: LazyLock<String> = LazyLock::new(|| {
     .unwrap();
     if !exists {
         let building = format!("{name}_building");
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
-            .execute(&mut admin)
-            .unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {building}"))
-            .execute(&mut admin)
-            .unwrap();
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut admin).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut admin).unwrap();
         {
             let mut conn = PgConnection::establish(&url_for(&building)).unwrap();
             cleanclicks::db::run_migrations(&mut conn).unwrap();
         }
         // Renamed only once complete, so a crash never leaves a half-built template.
-        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
-            .execute(&mut admin)
-            .unwrap();
+        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut admin).unwrap();
     }
-    diesel::sql_query("SELECT pg_advisory_unlock(4242001)")
-        .execute(&mut admin)
-        .unwrap();
+    diesel::sql_query("SELECT pg_advisory_unlock(4242001)").execute(&mut admin).unwrap();
     name
 });
 
@@ -118,9 +98,7 @@ impl TestDb {
         let template = TEMPLATE.clone();
         let name = format!("cc_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = connect_admin();
-        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&mut admin)
-            .unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin).unwrap();
         let url = url_for(&name);
         Self { name, url }
     }
@@ -133,11 +111,8 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&admin_url()) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
         }
     }
 }
@@ -180,11 +155,7 @@ impl Drop for TestApp {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -193,23 +164,14 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Another server on the same database (e.g. a restart, or a second instance).
-pub async fn spawn_app_on(
-    db: std::sync::Arc<TestDb>,
-    customise: impl FnOnce(&mut Settings),
-) -> TestApp {
+pub async fn spawn_app_on(db: std::sync::Arc<TestDb>, customise: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&db.url);
     customise(&mut settings);
     let app = Application::build(settings).expect("server builds");
     let state = app.state.clone();
     let address = format!("http://127.0.0.1:{}", app.port);
     let server = tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: client(),
-        db,
-        state,
-        server,
-    }
+    TestApp { address, client: client(), db, state, server }
 }
 
 impl TestApp {
@@ -252,26 +214,13 @@ impl TestApp {
     }
 
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .form(fields)
-            .send()
-            .await
-            .unwrap()
+        self.client.post(self.url(path)).form(fields).send().await.unwrap()
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
         let page = self.get_html("/login").await;
         let csrf = field_value(&page, "csrf_token").expect("login form has a csrf token");
-        self.post_form(
-            "/login",
-            &[
-                ("email", email),
-                ("password", password),
-                ("csrf_token", &csrf),
-            ],
-        )
-        .await
+        self.post_form("/login", &[("email", email), ("password", password), ("csrf_token", &csrf)]).await
     }
 
     pub async fn login_owner(&self) {
@@ -288,16 +237,7 @@ impl TestApp {
         let tab = self.tab(domain);
         let page = self.get_html(&tab).await;
         let (csrf, token) = create_form_tokens(&page).expect("the tab has a create form");
-        let response = self
-            .post_form(
-                &tab,
-                &[
-                    ("name", name),
-                    ("csrf_token", &csrf),
-                    ("form_token", &token),
-                ],
-            )
-            .await;
+        let response = self.post_form(&tab, &[("name", name), ("csrf_token", &csrf), ("form_token", &token)]).await;
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())
     }
@@ -310,21 +250,11 @@ impl TestApp {
     }
 
     /// Revoke / restore / delete through the confirmation page's form.
-    pub async fn act(
-        &self,
-        domain: &str,
-        key_id: &str,
-        action: &str,
-        typed_name: &str,
-    ) -> reqwest::Response {
+    pub async fn act(&self, domain: &str, key_id: &str, action: &str, typed_name: &str) -> reqwest::Response {
         let path = format!("{}/{key_id}/{action}", self.tab(domain));
         let page = self.get_html(&path).await;
         let csrf = field_value(&page, "csrf_token").unwrap();
-        self.post_form(
-            &path,
-            &[("csrf_token", &csrf), ("confirm_name", typed_name)],
-        )
-        .await
+        self.post_form(&path, &[("csrf_token", &csrf), ("confirm_name", typed_name)]).await
     }
 
     pub async fn inbound(&self, key: Option<&str>, body: &str) -> reqwest::Response {
@@ -345,10 +275,7 @@ impl TestApp {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        diesel::sql_query(sql)
-            .get_result::<N>(&mut self.conn())
-            .unwrap()
-            .n
+        diesel::sql_query(sql).get_result::<N>(&mut self.conn()).unwrap().n
     }
 
     /// Every row of every table as text: what a database dump would hold.
@@ -364,18 +291,14 @@ impl TestApp {
             #[diesel(sql_type = diesel::sql_types::Text)]
             tablename: String,
         }
-        let tables: Vec<Table> =
-            diesel::sql_query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
-                .load(&mut conn)
-                .unwrap();
-        let mut out = String::new();
-        for table in tables {
-            let rows: Vec<Row> = diesel::sql_query(format!(
-                "SELECT t::text AS row FROM \"{}\" t",
-                table.tablename
-            ))
+        let tables: Vec<Table> = diesel::sql_query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
             .load(&mut conn)
             .unwrap();
+        let mut out = String::new();
+        for table in tables {
+            let rows: Vec<Row> = diesel::sql_query(format!("SELECT t::text AS row FROM \"{}\" t", table.tablename))
+                .load(&mut conn)
+                .unwrap();
             for row in rows {
                 out.push_str(&row.row);
                 out.push('\n');
@@ -391,30 +314,15 @@ impl TestApp {
 }
 
 pub fn assert_is_redirect_to(response: &reqwest::Response, location: &str) {
-    assert_eq!(
-        response.status().as_u16(),
-        303,
-        "expected a 303 to {location}"
-    );
-    assert_eq!(
-        response
-            .headers()
-            .get("location")
-            .unwrap()
-            .to_str()
-            .unwrap(),
-        location
-    );
+    assert_eq!(response.status().as_u16(), 303, "expected a 303 to {location}");
+    assert_eq!(response.headers().get("location").unwrap().to_str().unwrap(), location);
 }
 
 /// The value of the first input named `name` in the page.
 pub fn field_value(html: &str, name: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);
     let selector = scraper::Selector::parse(&format!("input[name=\"{name}\"]")).unwrap();
-    doc.select(&selector)
-        .next()
-        .and_then(|e| e.value().attr("value"))
-        .map(str::to_owned)
+    doc.select(&selector).next().and_then(|e| e.value().attr("value")).map(str::to_owned)
 }
 
 /// csrf_token and form_token of the create form (the form posting to the tab itself).
@@ -428,11 +336,7 @@ pub fn create_form_tokens(html: &str) -> Option<(String, String)> {
             .map(str::to_owned)
     };
     doc.select(&forms)
-        .find(|f| {
-            f.value()
-                .attr("action")
-                .is_some_and(|a| a.ends_with("/inbound-keys"))
-        })
+        .find(|f| f.value().attr("action").is_some_and(|a| a.ends_with("/inbound-keys")))
         .and_then(|form| Some((input(form, "csrf_token")?, input(form, "form_token")?)))
 }
 
@@ -442,12 +346,7 @@ pub fn revealed_key(html: &str) -> Option<String> {
     let mut i = 0;
     while let Some(pos) = html[i..].find("cc_") {
         let start = i + pos;
-        let end = start
-            + 3
-            + bytes[start + 3..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric())
-                .count();
+        let end = start + 3 + bytes[start + 3..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
         if end - start >= 41 {
             return Some(html[start..start + 41].to_owned());
         }
@@ -460,9 +359,7 @@ pub fn key_ids_in(html: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for part in html.split("inbound-keys/").skip(1) {
         if let Some((id, rest)) = part.split_once('/')
-            && ["revoke", "restore", "delete"]
-                .iter()
-                .any(|a| rest.starts_with(a))
+            && ["revoke", "restore", "delete"].iter().any(|a| rest.starts_with(a))
             && !ids.iter().any(|i| i == id)
         {
             ids.push(id.to_owned());
@@ -471,15 +368,11 @@ pub fn key_ids_in(html: &str) -> Vec<String> {
     ids
 }
 
-pub const EVENT: &str =
-    r#"{"email":"buyer@example.com","event":"purchase","value":99.99,"currency":"USD"}"#;
+pub const EVENT: &str = r#"{"email":"buyer@example.com","event":"purchase","value":99.99,"currency":"USD"}"#;
 
 pub async fn error_code(response: reqwest::Response) -> String {
     let body: serde_json::Value = response.json().await.unwrap();
-    body["error"]["code"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    body["error"]["code"].as_str().unwrap_or_default().to_owned()
 }
 
 /// A TCP proxy in front of PostgreSQL that a test can cut (dropping every connection

@@ -10,3 +10,4 @@ mod keys_lifecycle;
 mod plan_limits;
 mod security;
 mod tenancy;
+mod usage;
