@@ -29,6 +29,7 @@ pub enum AppError {
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         if e.is_unavailable() {
+            tracing::warn!(error = %e, "answered 503: database unavailable");
             return AppError::Unavailable;
         }
         match e {

@@ -10,7 +10,7 @@ use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, HttpServer, get, web};
+use actix_web::{App, HttpResponse, HttpServer, route, web};
 
 use crate::config::Settings;
 use crate::db::PgPool;
@@ -39,12 +39,12 @@ pub struct AppState {
     pub last_used: Arc<LastUsedMarks>,
 }
 
-#[get("/healthz")]
+#[route("/healthz", method = "GET", method = "HEAD")]
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(serde_json::json!({"status": "ok"}))
 }
 
-#[get("/readyz")]
+#[route("/readyz", method = "GET", method = "HEAD")]
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     use diesel::RunQueryDsl;
     let ready = crate::db::run(&state.pool, |conn| {

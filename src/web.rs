@@ -5,7 +5,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpResponse, get};
+use actix_web::{HttpMessage, HttpResponse, route};
 use chrono::{DateTime, Utc};
 
 use crate::auth::CurrentUser;
@@ -85,7 +85,7 @@ pub fn iso_time(at: DateTime<Utc>) -> String {
 const APP_CSS: &str = include_str!("../static/app.css");
 const APP_JS: &str = include_str!("../static/app.js");
 
-#[get("/static/app.css")]
+#[route("/static/app.css", method = "GET", method = "HEAD")]
 pub async fn app_css() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
@@ -93,7 +93,7 @@ pub async fn app_css() -> HttpResponse {
         .body(APP_CSS)
 }
 
-#[get("/static/app.js")]
+#[route("/static/app.js", method = "GET", method = "HEAD")]
 pub async fn app_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")

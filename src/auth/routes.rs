@@ -1,6 +1,6 @@
 //! Sign-in and sign-out.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, route, web};
 use askama::Template;
 
 use super::session::{CurrentUser, TypedSession, sign_in, sign_out};
@@ -26,7 +26,7 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
-#[get("/login")]
+#[route("/login", method = "GET", method = "HEAD")]
 pub async fn login_form(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -22,7 +22,8 @@ const SESSION_ID: &str = "sid";
 const ANONYMOUS_ID: &str = "anon";
 const FLASH: &str = "flash";
 
-/// How often `last_seen_at` is written: enough for the idle timeout, cheap per request.
+/// How often `last_seen_at` is written at most: enough for the idle timeout (a quarter
+/// of it, so an active user is never signed out early), cheap per request.
 const TOUCH_EVERY_SECONDS: i64 = 60;
 
 pub fn new_session_id() -> String {
@@ -202,7 +203,7 @@ async fn load_current_user(req: HttpRequest) -> Result<CurrentUser, AppError> {
                 .execute(conn)?;
             return Ok(None);
         }
-        if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS {
+        if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECONDS.min(idle.num_seconds() / 4) {
             diesel::update(admin_sessions::table.find(session.id))
                 .set(admin_sessions::last_seen_at.eq(diesel::dsl::now))
                 .execute(conn)?;

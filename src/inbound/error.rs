@@ -36,7 +36,12 @@ pub enum InboundError {
 
 impl From<DbError> for InboundError {
     fn from(e: DbError) -> Self {
-        if e.is_unavailable() { InboundError::Unavailable } else { InboundError::Internal(e.to_string()) }
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "inbound request answered 503: database unavailable");
+            InboundError::Unavailable
+        } else {
+            InboundError::Internal(e.to_string())
+        }
     }
 }
 

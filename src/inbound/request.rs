@@ -37,7 +37,18 @@ pub fn api_key(headers: &HeaderMap) -> Result<PlainKey, InboundError> {
 /// `application/json`, any letter case, any parameters (charset).
 pub fn check_content_type(headers: &HeaderMap) -> Result<(), InboundError> {
     let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let media_type = value.split(';').next().unwrap_or("").trim();
+    let mut parts = value.split(';');
+    let media_type = parts.next().unwrap_or("").trim();
+    // JSON is UTF-8; a body declared in another charset would be misread.
+    let charset = parts.filter_map(|p| p.split_once('=')).find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"));
+    if let Some((_, charset)) = charset {
+        let charset = charset.trim().trim_matches('"');
+        if !charset.eq_ignore_ascii_case("utf-8") && !charset.eq_ignore_ascii_case("utf8") {
+            return Err(InboundError::UnsupportedMediaType(format!(
+                "charset {charset:?} is not supported; send the JSON body as UTF-8."
+            )));
+        }
+    }
     if media_type.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else if media_type.is_empty() {
@@ -127,6 +138,8 @@ mod tests {
         assert!(check_content_type(&headers(&[("content-type", "application/json; charset=utf-8")])).is_ok());
         assert!(check_content_type(&headers(&[("content-type", "Application/JSON")])).is_ok());
         assert!(check_content_type(&headers(&[("content-type", "text/plain")])).is_err());
+        assert!(check_content_type(&headers(&[("content-type", "application/json; Charset=\"UTF-8\"")])).is_ok());
+        assert!(check_content_type(&headers(&[("content-type", "application/json; charset=latin1")])).is_err());
         assert!(check_content_type(&headers(&[])).is_err());
     }
 

@@ -15,6 +15,9 @@ pub enum InvalidKeyName {
     TooLong,
     #[error("The name cannot contain control characters.")]
     ControlCharacters,
+    /// U+FFFD: the form carried bytes that were not valid UTF-8.
+    #[error("The name contains characters that could not be read; type it again.")]
+    Unreadable,
 }
 
 impl KeyName {
@@ -28,6 +31,9 @@ impl KeyName {
         }
         if name.chars().any(char::is_control) {
             return Err(InvalidKeyName::ControlCharacters);
+        }
+        if name.contains('\u{FFFD}') {
+            return Err(InvalidKeyName::Unreadable);
         }
         Ok(Self(name.to_owned()))
     }
@@ -55,6 +61,7 @@ mod tests {
         assert_eq!(KeyName::parse(&"é".repeat(100)).unwrap().as_str().chars().count(), 100);
         assert_eq!(KeyName::parse(&"é".repeat(101)).unwrap_err(), InvalidKeyName::TooLong);
         assert_eq!(KeyName::parse("a\u{0}b").unwrap_err(), InvalidKeyName::ControlCharacters);
+        assert_eq!(KeyName::parse("a\u{FFFD}b").unwrap_err(), InvalidKeyName::Unreadable);
         assert_eq!(KeyName::parse("<script>").unwrap().as_str(), "<script>");
     }
 

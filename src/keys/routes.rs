@@ -1,7 +1,7 @@
 //! The Inbound Integration Keys tab: list, create (revealed once), revoke, restore, delete.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, route, web};
 use askama::Template;
 use chrono::Utc;
 use uuid::Uuid;
@@ -187,12 +187,12 @@ fn parse_key_id(raw: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(raw).map_err(|_| AppError::NotFound)
 }
 
-#[get("/")]
+#[route("/", method = "GET", method = "HEAD")]
 pub async fn root() -> HttpResponse {
     see_other("/configuration")
 }
 
-#[get("/configuration")]
+#[route("/configuration", method = "GET", method = "HEAD")]
 pub async fn configuration(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -240,7 +240,7 @@ fn load_tab(conn: &mut diesel::PgConnection, domain_id: Uuid, page: i64, audit_p
     Ok(TabData { count, keys, insight, revoked_but_called, audit, audit_more })
 }
 
-#[get("/configuration/{domain}/inbound-keys")]
+#[route("/configuration/{domain}/inbound-keys", method = "GET", method = "HEAD")]
 pub async fn tab(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -285,7 +285,7 @@ pub struct TabQuery {
 
 /// The create form as a page of its own: the no-JavaScript path, and where name
 /// errors are shown inline.
-#[get("/configuration/{domain}/inbound-keys/new")]
+#[route("/configuration/{domain}/inbound-keys/new", method = "GET", method = "HEAD")]
 pub async fn new_key(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -338,7 +338,8 @@ pub async fn create(
             form: CreateForm {
                 action: tab_path(&hostname),
                 form_token: form_token.to_string(),
-                name: form.name.clone(),
+                // Echo what was typed, minus what cannot be shown (NUL and other controls).
+                name: form.name.chars().filter(|c| !c.is_control()).collect(),
                 error: Some(message),
             },
             domain: hostname.clone(),
@@ -446,7 +447,7 @@ pub struct DetailQuery {
 }
 
 /// A key's page: usage insight and its recent deliveries, a debugger for integrators.
-#[get("/configuration/{domain}/inbound-keys/{key_id}")]
+#[route("/configuration/{domain}/inbound-keys/{key_id}", method = "GET", method = "HEAD")]
 pub async fn key_detail(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -491,7 +492,7 @@ pub async fn key_detail(
     html(page.render()?)
 }
 
-#[get("/configuration/{domain}/inbound-keys/{key_id}/{action}")]
+#[route("/configuration/{domain}/inbound-keys/{key_id}/{action}", method = "GET", method = "HEAD")]
 pub async fn confirm(
     state: web::Data<AppState>,
     user: CurrentUser,

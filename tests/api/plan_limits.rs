@@ -8,7 +8,11 @@ async fn fill_to_limit(plan: Plan, limit: usize) {
     let app = spawn_app().await;
     app.seed_owner(plan);
     app.login_owner().await;
+    let mut form_before_the_limit = None;
     for n in 0..limit {
+        if n == limit - 1 {
+            form_before_the_limit = create_form_tokens(&app.get_html(&format!("{TAB}/new")).await);
+        }
         app.create_key(&format!("Key {n}")).await;
     }
     let tab = app.get_html(TAB).await;
@@ -18,9 +22,12 @@ async fn fill_to_limit(plan: Plan, limit: usize) {
     assert!(tab.contains("delete a key you no longer need"));
     assert!(create_form_tokens(&tab).is_none(), "no create form at the limit");
 
-    // Forcing it with a form from before the limit is refused by the server.
+    // The no-JavaScript create page says the same and offers no form.
     let new_page = app.get_html(&format!("{TAB}/new")).await;
-    let (csrf, token) = create_form_tokens(&new_page).unwrap();
+    assert!(new_page.contains("Key limit reached") && create_form_tokens(&new_page).is_none());
+
+    // Forcing it with a form from before the limit is refused by the server.
+    let (csrf, token) = form_before_the_limit.unwrap();
     let response = app.post_form(TAB, &[("name", "One too many"), ("csrf_token", &csrf), ("form_token", &token)]).await;
     assert_is_redirect_to(&response, TAB);
     let tab = app.get_html(TAB).await;
