@@ -269,6 +269,20 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// POST to an inbound path with JSON content type, the key (if any) and extra headers.
+    pub async fn inbound_with(&self, path: &str, key: &str, headers: &[(&str, &str)], body: &str) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("Content-Type", "application/json")
+            .header("X-CC-Api-Key", key)
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]
         struct N {

@@ -313,23 +313,6 @@ async fn case_14_retries_store_one_row() {
 }
 
 #[tokio::test]
-async fn browser_origin_is_refused() {
-    let (app, key) = app_with_key().await;
-    let response = app
-        .client
-        .post(app.url("/__cc/inbound"))
-        .header("Content-Type", "application/json")
-        .header("X-CC-Api-Key", &key)
-        .header("Origin", "https://shop.example")
-        .body(EVENT)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 403);
-    assert_eq!(error_code(response).await, "browser_origin_forbidden");
-}
-
-#[tokio::test]
 async fn bearer_token_is_accepted() {
     let (app, key) = app_with_key().await;
     let response = app

@@ -275,16 +275,7 @@ async fn per_key_rate_limit_answers_429_with_headers() {
 #[tokio::test]
 async fn browser_origin_is_refused_and_flagged_on_the_tab() {
     let (app, key) = app_with_key().await;
-    let response = app
-        .client
-        .post(app.url("/__cc/inbound"))
-        .header("Content-Type", "application/json")
-        .header("X-CC-Api-Key", &key)
-        .header("Origin", "https://landing.shop.example")
-        .body(EVENT)
-        .send()
-        .await
-        .unwrap();
+    let response = app.inbound_with("/__cc/inbound", &key, &[("Origin", "https://landing.shop.example")], EVENT).await;
     assert_eq!(response.status(), 403);
     assert_eq!(error_code(response).await, "browser_origin_forbidden");
     let tab = app.get_html("/configuration/shop.example/inbound-keys").await;
@@ -474,15 +465,7 @@ async fn validate_mode_and_body_errors_respect_the_key_checks() {
     let id = app.key_ids("shop.example").await.remove(0);
     app.act("shop.example", &id, "revoke", "").await;
     // Validate mode never trusts the hot-path cache.
-    let response = app
-        .client
-        .post(app.url("/__cc/inbound?validate=true"))
-        .header("Content-Type", "application/json")
-        .header("X-CC-Api-Key", &key)
-        .body(EVENT)
-        .send()
-        .await
-        .unwrap();
+    let response = app.inbound_with("/__cc/inbound?validate=true", &key, &[], EVENT).await;
     assert_eq!(error_code(response).await, "revoked_api_key");
     let (status, json) =
         batch(&app, &key, &json!({"events": [{"email": "a@b.co", "event": "x"}]}), "?validate=true").await;
@@ -503,15 +486,6 @@ async fn validate_mode_and_body_errors_respect_the_key_checks() {
     assert_eq!(error_code(gzip(fresh.clone()).await.unwrap()).await, "invalid_json");
 
     // Tools that add their own Basic auth next to the key header still work.
-    let response = app
-        .client
-        .post(app.url("/__cc/inbound"))
-        .header("Content-Type", "application/json")
-        .header("X-CC-Api-Key", &fresh)
-        .header("Authorization", "Basic dXNlcjpwYXNz")
-        .body(EVENT)
-        .send()
-        .await
-        .unwrap();
+    let response = app.inbound_with("/__cc/inbound", &fresh, &[("Authorization", "Basic dXNlcjpwYXNz")], EVENT).await;
     assert_eq!(response.status(), 202);
 }
