@@ -18,7 +18,7 @@ impl Default for RateLimitConfig {
     /// Generous: far above what one integration sends in normal use, and above what
     /// the benchmark's single key sends, so only a runaway loop is ever stopped.
     fn default() -> Self {
-        Self { per_second: 20_000.0, burst: 40_000 }
+        Self { per_second: 50_000.0, burst: 100_000 }
     }
 }
 

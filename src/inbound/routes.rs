@@ -186,11 +186,22 @@ async fn admit(
     payload: web::Payload,
     state: &AppState,
     max_body: usize,
+    cost: impl FnOnce(&Body) -> u32,
 ) -> Result<Admitted, Failure> {
     let headers = req.headers();
-    let key = api_key(headers).map_err(|e| (e, None))?;
-    check_content_type(headers).map_err(|e| (e, None))?;
-    let gzip = is_gzip(headers).map_err(|e| (e, None))?;
+    let early = api_key(headers).and_then(|key| {
+        check_content_type(headers)?;
+        Ok((key, is_gzip(headers)?))
+    });
+    let (key, gzip) = match early {
+        Ok(admitted) => admitted,
+        Err(e) => {
+            // Read (and drop) a body of acceptable size anyway, so the connection can be
+            // kept alive: a rejected request should not cost the caller a new connection.
+            let _ = read_body(headers, payload, false, max_body).await;
+            return Err((e, None));
+        }
+    };
     let body = read_body(headers, payload, gzip, max_body).await.map_err(|e| (e, None))?;
     let hash = key.hash();
     drop(key);
@@ -219,7 +230,7 @@ async fn admit(
     if origin.is_some() {
         return Err((InboundError::BrowserOrigin, None));
     }
-    let rate = state.rate_limiter.check(key.id, 1);
+    let rate = state.rate_limiter.check(key.id, cost(&body));
     if !rate.allowed {
         if cached.is_some() {
             recheck(state, &hash).await.map_err(|e| (e, None))?;
@@ -339,7 +350,7 @@ async fn answer_error(state: &AppState, hash: &KeyHash, cached: bool, error: Inb
 }
 
 async fn handle_single(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<Answer, Failure> {
-    let Admitted { key, hash, cached, body, rate } = admit(req, payload, state, MAX_BODY_BYTES).await?;
+    let Admitted { key, hash, cached, body, rate } = admit(req, payload, state, MAX_BODY_BYTES, |_| 1).await?;
     let failed = |e: InboundError| (e, Some(rate));
     let body = match body {
         Ok(body) => body,
@@ -387,6 +398,12 @@ async fn handle_single(req: &HttpRequest, payload: web::Payload, state: &AppStat
     Ok(Answer { status: body.0, body: body.1, rate })
 }
 
+/// A batch costs one rate-limit token per event, so batching never multiplies the limit.
+/// Counting the array's members is a shallow parse; the events are parsed later.
+fn batch_cost(body: &Body) -> u32 {
+    body.as_ref().ok().and_then(|b| parse_batch_body(b).ok()).map_or(1, |batch| batch.events.len().max(1) as u32)
+}
+
 /// Indexes of events that repeat the `event_id` of an earlier event in the same batch,
 /// mapped to that first event: only first occurrences go to the database.
 fn repeats_within(parsed: &[Result<ParsedEvent, Vec<FieldError>>]) -> HashMap<usize, usize> {
@@ -408,7 +425,7 @@ fn repeats_within(parsed: &[Result<ParsedEvent, Vec<FieldError>>]) -> HashMap<us
 }
 
 async fn handle_batch(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<Answer, Failure> {
-    let Admitted { key, hash, cached, body, rate } = admit(req, payload, state, MAX_BATCH_BODY_BYTES).await?;
+    let Admitted { key, hash, cached, body, rate } = admit(req, payload, state, MAX_BATCH_BODY_BYTES, batch_cost).await?;
     let failed = |e: InboundError| (e, Some(rate));
     let batch = match body.and_then(|body| parse_batch_body(&body)) {
         Ok(batch) => batch,

@@ -489,3 +489,26 @@ async fn validate_mode_and_body_errors_respect_the_key_checks() {
     let response = app.inbound_with("/__cc/inbound", &fresh, &[("Authorization", "Basic dXNlcjpwYXNz")], EVENT).await;
     assert_eq!(response.status(), 202);
 }
+
+#[tokio::test]
+async fn a_batch_costs_one_rate_limit_token_per_event_and_rejections_keep_the_connection() {
+    let app = spawn_app().await;
+    let app = spawn_app_on(app.db.clone(), |s| {
+        s.rate_limit = cleanclicks::inbound::rate_limit::RateLimitConfig::parse("1/m, burst 5").unwrap()
+    })
+    .await;
+    app.seed_owner(Plan::Signal);
+    app.login_owner().await;
+    let key = app.create_key("Batcher").await;
+    let events: Vec<Value> = (0..4).map(|n| json!({"email": format!("b{n}@example.com"), "event": "x"})).collect();
+    let (status, _) = batch(&app, &key, &json!({ "events": events }), "").await;
+    assert_eq!(status, 202);
+    let (status, json) = batch(&app, &key, &json!({ "events": events }), "").await;
+    assert_eq!((status, json["error"]["code"].as_str()), (429, Some("rate_limited")), "4 + 4 events > a burst of 5");
+    assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202, "one token was left");
+
+    // A request refused before any database work does not close the connection.
+    let response = app.inbound(Some("cc_not_a_key"), EVENT).await;
+    assert_eq!(response.status(), 401);
+    assert_ne!(response.headers().get("connection").map(|v| v.to_str().unwrap().to_ascii_lowercase()), Some("close".to_owned()));
+}
