@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::payload::ConversionEvent;
@@ -17,7 +17,7 @@ const MAX_GROUP: usize = 500;
 /// Queued events before callers wait (backpressure instead of unbounded memory).
 const QUEUE: usize = 8192;
 /// Commits in flight at once: one fills while another flushes.
-const WRITERS: usize = 2;
+const COMMITS_IN_FLIGHT: usize = 2;
 
 struct Job {
     id: Uuid,
@@ -33,13 +33,10 @@ pub struct EventWriter {
 }
 
 impl EventWriter {
-    /// Starts the writer tasks on the current Tokio runtime.
+    /// Starts the dispatcher on the current Tokio runtime.
     pub fn start(pool: PgPool) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..WRITERS {
-            tokio::spawn(write_groups(pool.clone(), receiver.clone()));
-        }
+        tokio::spawn(dispatch(pool, receiver));
         Self { queue }
     }
 
@@ -57,35 +54,55 @@ impl EventWriter {
     }
 }
 
-async fn write_groups(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
+/// Starts a commit as soon as a commit slot is free, with everything queued by then.
+/// While both slots are busy, events keep collecting into the next group, so under load
+/// groups grow (fewer, larger commits) and when idle an event is committed at once.
+async fn dispatch(pool: PgPool, mut receiver: mpsc::Receiver<Job>) {
+    let slots = Arc::new(Semaphore::new(COMMITS_IN_FLIGHT));
+    let mut group: Vec<Job> = Vec::new();
     loop {
-        let mut group = Vec::new();
-        {
-            let mut receiver = receiver.lock().await;
+        if group.is_empty() {
             match receiver.recv().await {
                 Some(job) => group.push(job),
                 None => return,
             }
+        }
+        let permit = loop {
             while group.len() < MAX_GROUP {
                 match receiver.try_recv() {
                     Ok(job) => group.push(job),
                     Err(_) => break,
                 }
             }
-        }
-        let pool = pool.clone();
-        let results = tokio::task::spawn_blocking(move || {
-            let outcomes = commit(&pool, &group);
-            (group, outcomes)
-        })
-        .await;
-        let Ok((group, outcomes)) = results else {
-            continue;
+            if group.len() >= MAX_GROUP {
+                break slots.clone().acquire_owned().await;
+            }
+            tokio::select! {
+                biased;
+                permit = slots.clone().acquire_owned() => break permit,
+                job = receiver.recv() => match job {
+                    Some(job) => group.push(job),
+                    None => break slots.clone().acquire_owned().await,
+                },
+            }
         };
-        for (job, outcome) in group.into_iter().zip(outcomes) {
-            // The caller may have gone away (client disconnected); the event is stored anyway.
-            let _ = job.reply.send(outcome);
-        }
+        let Ok(permit) = permit else { return };
+        let jobs = std::mem::take(&mut group);
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let committed = tokio::task::spawn_blocking(move || {
+                let outcomes = commit(&pool, &jobs);
+                (jobs, outcomes)
+            })
+            .await;
+            drop(permit);
+            if let Ok((jobs, outcomes)) = committed {
+                for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                    // The caller may have gone away (client disconnected); the event is stored anyway.
+                    let _ = job.reply.send(outcome);
+                }
+            }
+        });
     }
 }
 
