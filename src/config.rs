@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use sha2::{Digest, Sha256, Sha512};
 
+/// The local server. Over loopback, TLS is switched off (see `without_loopback_tls`).
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/cleanclicks";
 pub const DEFAULT_INBOUND_URL_TEMPLATE: &str = "https://cleanclicks.{domain}/__cc/inbound";
 
@@ -119,7 +120,7 @@ impl Settings {
             }
         };
         let production = environment == Environment::Production;
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url = without_loopback_tls(var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()));
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
             return Err(bad("DATABASE_URL", "expected a postgres:// URL"));
         }
@@ -182,6 +183,21 @@ impl Settings {
     }
 }
 
+/// TLS to a database on this machine protects nothing and costs CPU on both sides (libpq
+/// tries it by default). For a loopback host without an explicit `sslmode`, turn it off.
+pub fn without_loopback_tls(url: String) -> String {
+    let after_scheme = url.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    if !loopback || url.contains("sslmode=") {
+        return url;
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
+}
+
 /// Development keeps a generated secret in the user's data directory (never in the
 /// checkout), so sessions survive restarts without any configuration.
 fn development_secret() -> Result<Vec<u8>, String> {
@@ -212,4 +228,17 @@ fn data_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(xdg).join("cleanclicks"));
     }
     var("HOME").map(|home| PathBuf::from(home).join(".local/share/cleanclicks"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_loopback_tls as f;
+
+    #[test]
+    fn loopback_urls_skip_tls_unless_told_otherwise() {
+        assert_eq!(f("postgres://u@127.0.0.1:5432/db".into()), "postgres://u@127.0.0.1:5432/db?sslmode=disable");
+        assert_eq!(f("postgres://u@localhost/db?x=1".into()), "postgres://u@localhost/db?x=1&sslmode=disable");
+        assert_eq!(f("postgres://u@127.0.0.1/db?sslmode=require".into()), "postgres://u@127.0.0.1/db?sslmode=require");
+        assert_eq!(f("postgres://u:p@db.example.com/db".into()), "postgres://u:p@db.example.com/db");
+    }
 }

@@ -425,7 +425,8 @@ fn repeats_within(parsed: &[Result<ParsedEvent, Vec<FieldError>>]) -> HashMap<us
 }
 
 async fn handle_batch(req: &HttpRequest, payload: web::Payload, state: &AppState) -> Result<Answer, Failure> {
-    let Admitted { key, hash, cached, body, rate } = admit(req, payload, state, MAX_BATCH_BODY_BYTES, batch_cost).await?;
+    let Admitted { key, hash, cached, body, rate } =
+        admit(req, payload, state, MAX_BATCH_BODY_BYTES, batch_cost).await?;
     let failed = |e: InboundError| (e, Some(rate));
     let batch = match body.and_then(|body| parse_batch_body(&body)) {
         Ok(batch) => batch,

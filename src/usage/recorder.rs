@@ -20,6 +20,7 @@ use crate::db::PgPool;
 const QUEUE: usize = 65_536;
 const MAX_BATCH: usize = 10_000;
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+const GATHER_FOR: Duration = Duration::from_millis(200);
 /// Deliveries kept per key.
 pub const DELIVERIES_KEPT: i64 = 100;
 
@@ -78,6 +79,9 @@ impl UsageRecorder {
 async fn write_loop(pool: PgPool, mut receiver: mpsc::Receiver<Delivery>) {
     let mut last_prune = Instant::now();
     while let Some(first) = receiver.recv().await {
+        // Let a moment's records gather, so a busy key costs one write per interval
+        // rather than a wake-up and a transaction per request.
+        tokio::time::sleep(GATHER_FOR).await;
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match receiver.try_recv() {
