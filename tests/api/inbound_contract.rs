@@ -510,5 +510,8 @@ async fn a_batch_costs_one_rate_limit_token_per_event_and_rejections_keep_the_co
     // A request refused before any database work does not close the connection.
     let response = app.inbound(Some("cc_not_a_key"), EVENT).await;
     assert_eq!(response.status(), 401);
-    assert_ne!(response.headers().get("connection").map(|v| v.to_str().unwrap().to_ascii_lowercase()), Some("close".to_owned()));
+    assert_ne!(
+        response.headers().get("connection").map(|v| v.to_str().unwrap().to_ascii_lowercase()),
+        Some("close".to_owned())
+    );
 }
