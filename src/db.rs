@@ -167,6 +167,36 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A raw SQL query whose text is a constant, so its prepared statement can be kept and
+/// reused. Diesel marks every `sql_query` unsafe to cache (its text could be built per
+/// call), which costs a parse and a plan on every execution; hot-path statements with
+/// array binds have one fixed text and skip both this way.
+pub struct Reusable<Q>(pub Q);
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>> diesel::query_builder::QueryFragment<diesel::pg::Pg>
+    for Reusable<Q>
+{
+    fn walk_ast<'b>(&'b self, pass: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &diesel::pg::Pg) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Reusable<Q> {
+    // No static id: the statement cache then keys on the SQL text and bind types.
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Reusable<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Reusable<Q> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

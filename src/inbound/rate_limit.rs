@@ -18,7 +18,7 @@ impl Default for RateLimitConfig {
     /// Generous: far above what one integration sends in normal use, and above what
     /// the benchmark's single key sends, so only a runaway loop is ever stopped.
     fn default() -> Self {
-        Self { per_second: 50_000.0, burst: 100_000 }
+        Self { per_second: 200_000.0, burst: 400_000 }
     }
 }
 

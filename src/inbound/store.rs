@@ -10,6 +10,7 @@ use diesel::sql_types::{Array, Nullable, Numeric, Text, Timestamptz, Uuid as Sql
 use uuid::Uuid;
 
 use super::payload::ConversionEvent;
+use crate::db::Reusable;
 use crate::keys::secret::KeyHash;
 use crate::schema::inbound_keys;
 
@@ -133,7 +134,7 @@ struct ExistingRow {
     event_id: String,
 }
 
-/// Stores events in one transaction with one constant-shape statement (arrays, not a
+/// Stores events in one transaction: one constant-shape, prepared-once statement (arrays, not a
 /// VALUES list per batch size). The key's state is checked inside the INSERT itself, so
 /// a revoke that commits before it is always honoured; `ON CONFLICT` makes retries with
 /// the same `event_id` store nothing new, also when they arrive together. Outcomes come
@@ -142,8 +143,9 @@ pub fn store_events(conn: &mut PgConnection, events: &[NewEvent<'_>]) -> QueryRe
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    conn.transaction(|conn| {
-        let inserted: Vec<IdRow> = diesel::sql_query(
+    // One statement is one transaction: all rows commit together or none do.
+    let inserted: Vec<IdRow> = Reusable(
+        diesel::sql_query(
             "INSERT INTO conversion_events
                  (id, domain_id, inbound_key_id, key_name, email, email_sha256, event, value, currency,
                   event_id, click_id, occurred_at, properties, request_id)
@@ -171,36 +173,36 @@ pub fn store_events(conn: &mut PgConnection, events: &[NewEvent<'_>]) -> QueryRe
         .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.click_id.as_deref()).collect::<Vec<_>>())
         .bind::<Array<Nullable<Timestamptz>>, _>(events.iter().map(|e| e.event.occurred_at).collect::<Vec<_>>())
         .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.event.properties.as_deref()).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(events.iter().map(|e| e.request_id).collect::<Vec<_>>())
-        .load(conn)?;
-        let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|r| r.id).collect();
+        .bind::<Array<Text>, _>(events.iter().map(|e| e.request_id).collect::<Vec<_>>()),
+    )
+    .load(conn)?;
+    let inserted: std::collections::HashSet<Uuid> = inserted.into_iter().map(|r| r.id).collect();
 
-        // Rows not inserted are duplicates of a stored event, or their key went inactive.
-        let missing: Vec<&NewEvent<'_>> =
-            events.iter().filter(|e| !inserted.contains(&e.id) && e.event.event_id.is_some()).collect();
-        let mut originals: HashMap<(Uuid, &str), Uuid> = HashMap::new();
-        let existing: Vec<ExistingRow> = if missing.is_empty() {
-            Vec::new()
-        } else {
-            find_existing(conn, missing.iter().map(|e| (e.key_id, e.event.event_id.as_deref().unwrap_or_default())))?
-        };
-        for row in &existing {
-            originals.insert((row.key_id, row.event_id.as_str()), row.id);
-        }
-        Ok(events
-            .iter()
-            .map(|e| {
-                if inserted.contains(&e.id) {
-                    return StoreOutcome::Accepted(e.id);
-                }
-                e.event
-                    .event_id
-                    .as_deref()
-                    .and_then(|event_id| originals.get(&(e.key_id, event_id)))
-                    .map_or(StoreOutcome::KeyNoLongerActive, |id| StoreOutcome::Duplicate(*id))
-            })
-            .collect())
-    })
+    // Rows not inserted are duplicates of a stored event, or their key went inactive.
+    let missing: Vec<&NewEvent<'_>> =
+        events.iter().filter(|e| !inserted.contains(&e.id) && e.event.event_id.is_some()).collect();
+    let mut originals: HashMap<(Uuid, &str), Uuid> = HashMap::new();
+    let existing: Vec<ExistingRow> = if missing.is_empty() {
+        Vec::new()
+    } else {
+        find_existing(conn, missing.iter().map(|e| (e.key_id, e.event.event_id.as_deref().unwrap_or_default())))?
+    };
+    for row in &existing {
+        originals.insert((row.key_id, row.event_id.as_str()), row.id);
+    }
+    Ok(events
+        .iter()
+        .map(|e| {
+            if inserted.contains(&e.id) {
+                return StoreOutcome::Accepted(e.id);
+            }
+            e.event
+                .event_id
+                .as_deref()
+                .and_then(|event_id| originals.get(&(e.key_id, event_id)))
+                .map_or(StoreOutcome::KeyNoLongerActive, |id| StoreOutcome::Duplicate(*id))
+        })
+        .collect())
 }
 
 /// Stored events of the keys' domains with these `event_id`s (only for active keys).
@@ -209,14 +211,16 @@ fn find_existing<'a>(
     pairs: impl Iterator<Item = (Uuid, &'a str)>,
 ) -> QueryResult<Vec<ExistingRow>> {
     let (key_ids, event_ids): (Vec<Uuid>, Vec<&str>) = pairs.unzip();
-    diesel::sql_query(
-        "SELECT c.id, d.key_id, c.event_id
+    Reusable(
+        diesel::sql_query(
+            "SELECT c.id, d.key_id, c.event_id
            FROM unnest($1::uuid[], $2::text[]) AS d(key_id, event_id)
            JOIN inbound_keys k ON k.id = d.key_id AND k.revoked_at IS NULL
            JOIN conversion_events c ON c.domain_id = k.domain_id AND c.event_id = d.event_id",
+        )
+        .bind::<Array<SqlUuid>, _>(key_ids)
+        .bind::<Array<Text>, _>(event_ids),
     )
-    .bind::<Array<SqlUuid>, _>(key_ids)
-    .bind::<Array<Text>, _>(event_ids)
     .load(conn)
 }
 

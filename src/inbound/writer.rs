@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::payload::ConversionEvent;
@@ -18,6 +18,10 @@ const MAX_GROUP: usize = 500;
 const QUEUE: usize = 8192;
 /// Commits in flight at once: one fills while another flushes.
 const COMMITS_IN_FLIGHT: usize = 2;
+/// Events that must be waiting before a commit starts beside one already in flight.
+/// Overlapping commits keeps the CPU busy during the other's fsync, but a tiny group
+/// would pay a whole statement and commit for a few events.
+const OVERLAP_AT: usize = 16;
 
 struct Job {
     id: Uuid,
@@ -30,14 +34,17 @@ struct Job {
 #[derive(Clone)]
 pub struct EventWriter {
     queue: mpsc::Sender<Job>,
+    /// Woken when `OVERLAP_AT` events are waiting.
+    enough_waiting: Arc<Notify>,
 }
 
 impl EventWriter {
     /// Starts the dispatcher on the current Tokio runtime.
     pub fn start(pool: PgPool) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(dispatch(pool, receiver));
-        Self { queue }
+        let enough_waiting = Arc::new(Notify::new());
+        tokio::spawn(dispatch(pool, receiver, enough_waiting.clone()));
+        Self { queue, enough_waiting }
     }
 
     /// Stores one event and waits for its commit.
@@ -50,57 +57,47 @@ impl EventWriter {
         let (reply, answer) = oneshot::channel();
         let job = Job { id: Uuid::new_v4(), key_id, event, request_id, reply };
         self.queue.send(job).await.map_err(|_| DbError::Unavailable)?;
+        if self.queue.max_capacity() - self.queue.capacity() == OVERLAP_AT {
+            self.enough_waiting.notify_one();
+        }
         answer.await.map_err(|_| DbError::Unavailable)?
     }
 }
 
-/// Starts a commit as soon as a commit slot is free, with everything queued by then.
-/// While both slots are busy, events keep collecting into the next group, so under load
-/// groups grow (fewer, larger commits) and when idle an event is committed at once.
-async fn dispatch(pool: PgPool, mut receiver: mpsc::Receiver<Job>) {
+/// Starts a commit with everything queued by then: at once when the writer is idle;
+/// beside a commit in flight once `OVERLAP_AT` events wait or that commit ends. Events
+/// wait in the channel meanwhile (no wake-up per event), so under load groups grow —
+/// fewer, larger commits.
+async fn dispatch(pool: PgPool, mut receiver: mpsc::Receiver<Job>, enough_waiting: Arc<Notify>) {
     let slots = Arc::new(Semaphore::new(COMMITS_IN_FLIGHT));
-    let mut group: Vec<Job> = Vec::new();
-    loop {
-        if group.is_empty() {
-            match receiver.recv().await {
-                Some(job) => group.push(job),
-                None => return,
+    let commit_ended = Arc::new(Notify::new());
+    while let Some(first) = receiver.recv().await {
+        // Notifications can be stale (stored while nobody waited): re-check each time.
+        while slots.available_permits() < COMMITS_IN_FLIGHT && receiver.len() + 1 < OVERLAP_AT {
+            tokio::select! {
+                () = enough_waiting.notified() => {}
+                () = commit_ended.notified() => {}
             }
         }
-        let permit = loop {
-            while group.len() < MAX_GROUP {
-                match receiver.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
-                }
+        let Ok(permit) = slots.clone().acquire_owned().await else { return };
+        let mut group = Vec::with_capacity(64);
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match receiver.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
-            if group.len() >= MAX_GROUP {
-                break slots.clone().acquire_owned().await;
-            }
-            tokio::select! {
-                biased;
-                permit = slots.clone().acquire_owned() => break permit,
-                job = receiver.recv() => match job {
-                    Some(job) => group.push(job),
-                    None => break slots.clone().acquire_owned().await,
-                },
-            }
-        };
-        let Ok(permit) = permit else { return };
-        let jobs = std::mem::take(&mut group);
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            let committed = tokio::task::spawn_blocking(move || {
-                let outcomes = commit(&pool, &jobs);
-                (jobs, outcomes)
-            })
-            .await;
+        }
+        let (pool, commit_ended) = (pool.clone(), commit_ended.clone());
+        // The blocking thread answers each caller itself: one hop fewer than going back
+        // through this task.
+        tokio::task::spawn_blocking(move || {
+            let outcomes = commit(&pool, &group);
             drop(permit);
-            if let Ok((jobs, outcomes)) = committed {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    // The caller may have gone away (client disconnected); the event is stored anyway.
-                    let _ = job.reply.send(outcome);
-                }
+            commit_ended.notify_one();
+            for (job, outcome) in group.into_iter().zip(outcomes) {
+                // The caller may have gone away (client disconnected); the event is stored anyway.
+                let _ = job.reply.send(outcome);
             }
         });
     }
