@@ -86,6 +86,11 @@
     }
   });
 
+  // A form sent back with an error (a taken name, a mistyped confirmation): put the
+  // cursor in the field to fix, so keyboard and screen reader users land on it.
+  var invalid = document.querySelector("form [aria-invalid=true]");
+  if (invalid && typeof invalid.focus === "function") invalid.focus();
+
   // Select the whole key on focus, so manual copying is one keystroke.
   document.addEventListener("focusin", function (event) {
     if (event.target.matches && event.target.matches("[data-copy-source]")) event.target.select();

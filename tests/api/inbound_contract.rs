@@ -279,7 +279,7 @@ async fn browser_origin_is_refused_and_flagged_on_the_tab() {
     assert_eq!(response.status(), 403);
     assert_eq!(error_code(response).await, "browser_origin_forbidden");
     let tab = app.get_html("/configuration/shop.example/inbound-keys").await;
-    assert!(tab.contains("Seen from a browser at https://landing.shop.example"));
+    assert!(tab.contains("was seen from a browser at https://landing.shop.example"));
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
 }
 
