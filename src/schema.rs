@@ -102,6 +102,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_sources (email, ip) {
+        email -> Text,
+        ip -> Text,
+        last_success_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_failures (id) {
         id -> Int8,
         email -> Text,
@@ -161,6 +169,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversion_events,
     key_audit_events,
     login_failures,
+    sign_in_sources,
     key_deliveries,
     key_hourly_usage,
     key_sources,

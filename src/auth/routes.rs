@@ -78,8 +78,10 @@ pub async fn login(
         };
         html_with_status(status, page.render()?)
     };
-    // Throttling keys on what was typed (bounded), valid address or not.
-    let throttle_email: String = form.email.trim().to_lowercase().chars().take(254).collect();
+    // Throttling keys on what was typed (bounded, no control characters, which the
+    // database's text type refuses), valid address or not.
+    let throttle_email: String =
+        form.email.trim().to_lowercase().chars().filter(|c| !c.is_control()).take(254).collect();
     let ip = crate::net::request_client_ip(&req, &state.settings.trusted_proxies)
         .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".to_owned());
@@ -127,7 +129,7 @@ pub async fn login(
         Some(user) => {
             tracing::info!(user_id = %user.id, "signed in");
             crate::db::run(&state.pool, move |conn| {
-                throttle::clear(conn, &throttle_email, &ip).map_err(AppError::from)
+                throttle::signed_in(conn, &throttle_email, &ip).map_err(AppError::from)
             })
             .await?;
             sign_in(&req, &state, user.id).await?;

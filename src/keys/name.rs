@@ -1,4 +1,5 @@
-//! A key's name, parsed at the edge: trimmed, 1–100 characters, no control characters.
+//! A key's name, parsed at the edge: trimmed, 1–100 characters, no control characters
+//! and no bidirectional overrides (which could make one name read as another).
 
 use std::fmt;
 
@@ -15,6 +16,8 @@ pub enum InvalidKeyName {
     TooLong,
     #[error("The name cannot contain control characters.")]
     ControlCharacters,
+    #[error("The name cannot contain text-direction control characters.")]
+    DirectionControls,
     /// U+FFFD: the form carried bytes that were not valid UTF-8.
     #[error("The name contains characters that could not be read; type it again.")]
     Unreadable,
@@ -32,6 +35,9 @@ impl KeyName {
         if name.chars().any(char::is_control) {
             return Err(InvalidKeyName::ControlCharacters);
         }
+        if name.chars().any(is_direction_control) {
+            return Err(InvalidKeyName::DirectionControls);
+        }
         if name.contains('\u{FFFD}') {
             return Err(InvalidKeyName::Unreadable);
         }
@@ -41,6 +47,12 @@ impl KeyName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the marks
+/// U+200E/U+200F: invisible, yet they reorder what is displayed ("Trojan Source").
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
 }
 
 impl fmt::Display for KeyName {
@@ -63,6 +75,10 @@ mod tests {
         assert_eq!(KeyName::parse("a\u{0}b").unwrap_err(), InvalidKeyName::ControlCharacters);
         assert_eq!(KeyName::parse("a\u{FFFD}b").unwrap_err(), InvalidKeyName::Unreadable);
         assert_eq!(KeyName::parse("<script>").unwrap().as_str(), "<script>");
+        // "Zapier\u{202E}gnp.exe" would display as "Zapierexe.png".
+        assert_eq!(KeyName::parse("Zapier\u{202E}gnp.exe").unwrap_err(), InvalidKeyName::DirectionControls);
+        assert_eq!(KeyName::parse("a\u{2067}b").unwrap_err(), InvalidKeyName::DirectionControls);
+        assert_eq!(KeyName::parse("שלום Zapier").unwrap().as_str(), "שלום Zapier", "right-to-left text itself is fine");
     }
 
     proptest! {

@@ -162,9 +162,10 @@ impl Action {
 /// The signed-in user's domain by hostname; another account's domain is 404.
 async fn domain_for(state: &AppState, user: &CurrentUser, hostname: &str) -> Result<(Domain, Vec<String>), AppError> {
     let account_id = user.account.id;
-    let hostname = hostname.to_owned();
+    // Parsed at the edge: something that is no hostname (a NUL byte, say) names no domain.
+    let hostname = crate::accounts::Hostname::parse(hostname).map_err(|_| AppError::NotFound)?;
     crate::db::run(&state.pool, move |conn| -> Result<_, AppError> {
-        let domain = domain_of_account(conn, account_id, &hostname)?.ok_or(AppError::NotFound)?;
+        let domain = domain_of_account(conn, account_id, hostname.as_str())?.ok_or(AppError::NotFound)?;
         let all = domains_of_account(conn, account_id)?.into_iter().map(|d| d.hostname).collect();
         Ok((domain, all))
     })

@@ -122,6 +122,69 @@ async fn failed_sign_ins_are_throttled_per_email_and_ip_without_locking_out_othe
 }
 
 #[tokio::test]
+async fn a_distributed_guess_cannot_lock_the_user_out_of_an_address_they_signed_in_from() {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    let app =
+        spawn_app_on(app.db.clone(), |s| s.trusted_proxies = cleanclicks::net::parse_list("127.0.0.1/32").unwrap())
+            .await;
+    let login_from = |ip: String, password: &'static str| {
+        let app = &app;
+        async move {
+            let page = app.get_html("/login").await;
+            let csrf = field_value(&page, "csrf_token").unwrap();
+            app.client
+                .post(app.url("/login"))
+                .header("X-Forwarded-For", ip)
+                .form(&[("email", "owner@acme.test"), ("password", password), ("csrf_token", csrf.as_str())])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The owner signs in from home once, then signs out.
+    assert_is_redirect_to(&login_from("198.51.100.7".into(), PASSWORD).await, "/configuration");
+    let csrf = field_value(&app.get_html(TAB).await, "csrf_token").unwrap();
+    assert_is_redirect_to(&app.post_form("/logout", &[("csrf_token", &csrf)]).await, "/login?signed_out=1");
+    // 100 failures from 25 addresses (4 each, under the per-address limits).
+    for n in 0..100 {
+        let status = login_from(format!("203.0.113.{}", n % 25), "wrong password, sorry").await.status();
+        assert_eq!(status, 200, "attempt {n}");
+    }
+    // The email is now locked from new addresses…
+    assert_eq!(login_from("192.0.2.1".into(), PASSWORD).await.status(), 429);
+    // …but not from the address the owner signed in from.
+    assert_is_redirect_to(&login_from("198.51.100.7".into(), PASSWORD).await, "/configuration");
+}
+
+#[tokio::test]
+async fn nul_bytes_in_sign_in_and_urls_are_client_errors() {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    let page = app.get_html("/login").await;
+    let csrf = field_value(&page, "csrf_token").unwrap();
+    let response = app
+        .post_form(
+            "/login",
+            &[("email", "owner\u{0}@acme.test"), ("password", "wrong password, sorry"), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(response.status(), 200, "a NUL in the email is a failed sign-in, not a server error");
+    assert!(response.text().await.unwrap().contains("The email or password is incorrect."));
+    app.login_owner().await;
+    assert_eq!(app.get("/configuration/shop%00.example/inbound-keys").await.status(), 404);
+    let id = app.create_key_on("shop.example", "Zapier").await;
+    assert_eq!(id.0, 200);
+    let key_id = app.key_ids("shop.example").await.remove(0);
+    let tab = app.get_html(TAB).await;
+    let csrf = field_value(&tab, "csrf_token").unwrap();
+    let forced =
+        app.post_form(&format!("/configuration/x%00/inbound-keys/{key_id}/revoke"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(forced.status(), 404);
+    assert_eq!(app.count("SELECT count(*) AS n FROM inbound_keys WHERE revoked_at IS NULL"), 1);
+}
+
+#[tokio::test]
 async fn audit_trail_records_every_change_and_outlives_the_key() {
     let app = spawn_app().await;
     app.seed_owner(Plan::Command);
