@@ -18,16 +18,19 @@ pub fn api_key(headers: &HeaderMap) -> Result<PlainKey, InboundError> {
     for value in headers.get_all("x-cc-api-key") {
         candidates.push(value.to_str().map_err(|_| InboundError::InvalidKey)?.trim().to_owned());
     }
+    let mut other_scheme = false;
     for value in headers.get_all(header::AUTHORIZATION) {
         let value = String::from_utf8_lossy(value.as_bytes());
-        if let Some((scheme, token)) = value.trim().split_once(' ')
-            && scheme.eq_ignore_ascii_case("bearer")
-        {
-            candidates.push(token.trim().to_owned());
+        match value.trim().split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => candidates.push(token.trim().to_owned()),
+            _ => other_scheme |= !value.trim().is_empty(),
         }
     }
     candidates.retain(|c| !c.is_empty());
-    let first = candidates.first().ok_or(InboundError::MissingKey)?;
+    // Next to X-CC-Api-Key another scheme is ignored (a proxy may add its own); alone,
+    // it is a key sent the wrong way, which deserves more than "no key".
+    let missing = if other_scheme { InboundError::InvalidKey } else { InboundError::MissingKey };
+    let first = candidates.first().ok_or(missing)?;
     if candidates.iter().any(|c| c != first) {
         return Err(InboundError::InvalidKey);
     }

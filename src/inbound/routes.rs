@@ -321,7 +321,8 @@ fn event_json(event: &ConversionEvent) -> serde_json::Value {
         "event_id": event.event_id,
         "occurred_at": event.occurred_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
         "click_id": event.click_id,
-        "properties": event.properties.as_deref().and_then(|p| serde_json::from_str::<Box<serde_json::value::RawValue>>(p).ok()),
+        // Parsed with arbitrary precision: every number reads back exactly as sent.
+        "properties": event.properties.as_deref().and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok()),
     })
 }
 

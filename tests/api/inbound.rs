@@ -326,3 +326,50 @@ async fn bearer_token_is_accepted() {
         .unwrap();
     assert_eq!(response.status(), 202);
 }
+
+#[tokio::test]
+async fn another_authorization_scheme_is_a_wrong_key_alone_and_ignored_beside_the_key_header() {
+    let (app, key) = app_with_key().await;
+    for value in ["Basic dXNlcjpwYXNz".to_owned(), format!("Token {key}"), key.clone()] {
+        let response = app
+            .client
+            .post(app.url("/__cc/inbound"))
+            .header("Content-Type", "application/json")
+            .header("Authorization", value.as_str())
+            .body(EVENT)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{value}");
+        assert_eq!(error_code(response).await, "invalid_api_key", "{value}");
+    }
+    // A proxy's own Basic credentials next to the key header do not get in the way.
+    let response = app.inbound_with("/__cc/inbound", &key, &[("Authorization", "Basic dXNlcjpwYXNz")], EVENT).await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 1);
+}
+
+#[tokio::test]
+async fn numbers_in_properties_are_kept_exactly_in_validate_mode_and_in_storage() {
+    let (app, key) = app_with_key().await;
+    let body = r#"{"email":"f@example.com","event":"x","event_id":"p-1","properties":{"huge":1e400,"long":123456789012345678901234567890,"tiny":1.5e-400,"list":[1,-1e400,0.1234567890123456789]}}"#;
+    for path in ["/__cc/inbound?validate=true", "/__cc/inbound/batch?validate=true"] {
+        let sent = if path.contains("batch") { format!(r#"{{"events":[{body}]}}"#) } else { body.to_owned() };
+        let response = app.inbound_with(path, &key, &[], &sent).await;
+        assert_eq!(response.status(), 200, "{path}");
+        // `1e400` may come back as `1e+400`: the same number, still exact.
+        let text = response.text().await.unwrap().replace("e+", "e");
+        for number in ["1e400", "123456789012345678901234567890", "1.5e-400", "-1e400", "0.1234567890123456789"] {
+            assert!(text.contains(number), "{path} echoes {number} exactly: {text}");
+        }
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0, "validate stores nothing");
+    assert_eq!(app.inbound(Some(&key), body).await.status(), 202);
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM conversion_events
+              WHERE properties->'long' = '123456789012345678901234567890'::jsonb AND properties->'huge' = '1e400'::jsonb"
+        ),
+        1
+    );
+}
