@@ -257,15 +257,19 @@ fn demo(settings: &Settings) -> Result<(), Fail> {
     let existing = accounts::find_user_by_email(&mut conn, &email)?;
     let password_line = match (existing, from_env) {
         (None, from_env) => {
-            let (password, shown) = match from_env {
-                Some(raw) => (NewPassword::parse(&raw).map_err(|e| Fail(format!("CC_PASSWORD refused: {e}")))?, "the one in CC_PASSWORD".to_owned()),
+            let (password, line) = match from_env {
+                Some(raw) => (
+                    NewPassword::parse(&raw).map_err(|e| Fail(format!("CC_PASSWORD refused: {e}")))?,
+                    "Password: the one in CC_PASSWORD".to_owned(),
+                ),
                 None => {
                     let generated = generate_passphrase();
-                    (NewPassword::parse(&generated).map_err(|e| Fail(e.to_string()))?, generated)
+                    let line = format!("Password: {generated}   (shown only now; keep it)");
+                    (NewPassword::parse(&generated).map_err(|e| Fail(e.to_string()))?, line)
                 }
             };
             accounts::create_user(&mut conn, account.id, &email, &password::hash(&password)?, Role::Owner)?;
-            format!("Password: {shown}   (shown only now; keep it)")
+            line
         }
         (Some(user), Some(raw)) => {
             let password = NewPassword::parse(&raw).map_err(|e| Fail(format!("CC_PASSWORD refused: {e}")))?;

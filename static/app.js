@@ -35,7 +35,11 @@
     dialog.showModal();
     var first = dialog.querySelector("input:not([type=hidden]), button, a[href]");
     if (first) first.focus();
-    dialog.addEventListener("close", function () { if (opener) opener.focus(); }, { once: true });
+    dialog.addEventListener("close", function () {
+      // A cancelled dialog starts fresh next time (no half-typed name left behind).
+      Array.prototype.forEach.call(dialog.querySelectorAll("form"), function (form) { form.reset(); });
+      if (opener) opener.focus();
+    }, { once: true });
   }
 
   document.addEventListener("click", function (event) {

@@ -100,7 +100,7 @@ impl InboundError {
         match self {
             InboundError::MethodNotAllowed => "Use POST to send events to this endpoint.".into(),
             InboundError::MissingKey => "Send your inbound integration key in the X-CC-Api-Key header.".into(),
-            InboundError::InvalidKey => "The API key is not valid. Check that it was copied completely.".into(),
+            InboundError::InvalidKey => "The API key is not valid. Check that it was copied completely and was not deleted.".into(),
             InboundError::RevokedKey => "This API key has been revoked. Ask the account's admin to restore it or create a new one.".into(),
             InboundError::UnsupportedMediaType(why) => why.clone(),
             InboundError::PayloadTooLarge => "The request body is too large (64 KiB for one event, 1 MiB for a batch, after decompression).".into(),

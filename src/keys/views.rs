@@ -101,7 +101,10 @@ pub struct AuditView {
     pub actor: String,
     pub action: &'static str,
     pub key_name: String,
+    /// "203.0.113.5 · Firefox": short enough for the table.
     pub source: String,
+    /// The full User-Agent, for the tooltip.
+    pub user_agent: String,
 }
 
 impl AuditView {
@@ -114,10 +117,11 @@ impl AuditView {
             "roll" => "Rolled",
             _ => "Changed",
         };
-        let source = match (&event.source_ip, &event.user_agent) {
-            (Some(ip), Some(ua)) => format!("{ip} · {}", ua.chars().take(60).collect::<String>()),
+        let client = event.user_agent.as_deref().map(client_name);
+        let source = match (&event.source_ip, client) {
+            (Some(ip), Some(client)) => format!("{ip} · {client}"),
             (Some(ip), None) => ip.clone(),
-            (None, Some(ua)) => ua.chars().take(60).collect(),
+            (None, Some(client)) => client.to_owned(),
             (None, None) => "unknown".to_owned(),
         };
         Self {
@@ -127,8 +131,25 @@ impl AuditView {
             action,
             key_name: event.key_name.clone(),
             source,
+            user_agent: event.user_agent.as_deref().unwrap_or_default().chars().take(300).collect(),
         }
     }
+}
+
+/// The browser (or tool) an admin action came from, by the usual User-Agent tokens;
+/// the order matters, since Edge and Opera also say Chrome and Chrome also says Safari.
+fn client_name(user_agent: &str) -> &'static str {
+    const CLIENTS: [(&str, &str); 8] = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+        ("python-requests/", "Python requests"),
+        ("Wget/", "Wget"),
+    ];
+    CLIENTS.iter().find(|(token, _)| user_agent.contains(token)).map_or("other client", |(_, name)| name)
 }
 
 /// Usage insight of one key, ready to show.
@@ -168,13 +189,14 @@ impl InsightView {
         self.spark.total > 0
     }
 
-    /// "312 events in the last 7 days"
+    /// "312 events accepted in the last 7 days, 4 rejected". Accepted counts every 2xx
+    /// (duplicates included); rejected ones are said separately so neither reads as a total.
     pub fn week_summary(&self) -> String {
         let events = if self.events_7d == 1 { "1 event".to_owned() } else { format!("{} events", self.events_7d) };
         if self.rejected_7d > 0 {
-            format!("{events} in the last 7 days, {} rejected", self.rejected_7d)
+            format!("{events} accepted in the last 7 days, {} rejected", self.rejected_7d)
         } else {
-            format!("{events} in the last 7 days")
+            format!("{events} accepted in the last 7 days")
         }
     }
 }
@@ -243,6 +265,18 @@ impl Spark {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admin_clients_are_named_by_their_distinctive_token() {
+        let chrome =
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        assert_eq!(client_name(chrome), "Chrome");
+        assert_eq!(client_name(&format!("{chrome} Edg/131.0")), "Edge");
+        assert_eq!(client_name("Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15"), "Safari");
+        assert_eq!(client_name("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"), "Firefox");
+        assert_eq!(client_name("curl/8.5.0"), "curl");
+        assert_eq!(client_name("something"), "other client");
+    }
 
     #[test]
     fn spark_scales_to_the_busiest_day_and_stacks_rejections() {

@@ -88,15 +88,19 @@ async fn tab_and_revoke_dialog_show_usage_and_the_calling_integration() {
     }
     assert_eq!(send(&app, &key, r#"{"email":"x"}"#, "Zapier", None).await.0, 422);
     let tab = page_eventually_contains(&app, TAB, "3 accepted, 1 rejected").await;
-    assert!(tab.contains("3 in 7 days"));
+    assert!(tab.contains("3 accepted in 7 days"));
     assert!(tab.contains("1 rejected"));
     assert!(tab.contains(">Zapier<"));
     assert!(tab.contains("<svg class=\"spark\""));
     let id = app.key_ids("shop.example").await.remove(0);
     let confirm = app.get_html(&format!("{TAB}/{id}/revoke")).await;
-    assert!(confirm.contains("3 events in the last 7 days, 1 rejected"), "{confirm}");
+    assert!(confirm.contains("3 events accepted in the last 7 days, 1 rejected"), "{confirm}");
     assert!(confirm.contains("from <span class=\"badge badge-integration\""));
     assert!(confirm.contains(">Zapier<"));
+    // Deleting is permanent: its confirmation warns about the same usage.
+    let delete = app.get_html(&format!("{TAB}/{id}/delete")).await;
+    assert!(delete.contains("3 events accepted in the last 7 days, 1 rejected"), "{delete}");
+    assert!(delete.contains("An integration is actively using this key."));
 }
 
 #[tokio::test]

@@ -88,7 +88,7 @@ async fn revoke_restore_and_delete_through_the_dialogs() {
         assert_eq!(deliver(&app, &key, "Zapier", None, EVENT).await, 202);
     }
     let id = app.key_ids(DOMAIN).await.remove(0);
-    wait_for_html(&app, &format!("{TAB}/{id}/revoke"), &["2 events in the last 7 days"]).await;
+    wait_for_html(&app, &format!("{TAB}/{id}/revoke"), &["2 events accepted in the last 7 days"]).await;
     login(&b, &app).await;
     assert_eq!(row_status(&b, "CRM Webhook").await.as_deref(), Some("Active"));
 
@@ -99,7 +99,7 @@ async fn revoke_restore_and_delete_through_the_dialogs() {
     assert!(dialog.contains("CRM Webhook") && dialog.contains("Revoke"), "revoke dialog: {dialog}");
     assert!(dialog.contains(&key[..11]), "the dialog shows which key (masked): {dialog}");
     assert!(
-        dialog.contains("2 events in the last 7 days") && dialog.contains("Zapier"),
+        dialog.contains("2 events accepted in the last 7 days") && dialog.contains("Zapier"),
         "the revoke dialog shows the key's recent usage and who calls it: {dialog}"
     );
     assert_eq!(b.js_string("return location.pathname", vec![]).await, TAB);
