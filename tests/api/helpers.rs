@@ -369,6 +369,14 @@ pub fn revealed_key(html: &str) -> Option<String> {
     None
 }
 
+/// A fresh app with the usual owner on `plan`, trusting the loopback proxy, so a test
+/// can act from other client addresses with `X-Forwarded-For`.
+pub async fn spawn_app_behind_proxy(plan: Plan) -> TestApp {
+    let app = spawn_app().await;
+    app.seed_owner(plan);
+    spawn_app_on(app.db.clone(), |s| s.trusted_proxies = cleanclicks::net::parse_list("127.0.0.1/32").unwrap()).await
+}
+
 pub fn key_ids_in(html: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for part in html.split("inbound-keys/").skip(1) {

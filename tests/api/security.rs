@@ -82,28 +82,23 @@ async fn secure_cookies_and_hsts_behind_https() {
     assert!(plain.headers().get("strict-transport-security").is_none());
 }
 
+/// The owner's sign-in form, sent as if from `ip` (through the trusted proxy).
+async fn sign_in_from(app: &TestApp, ip: String, password: &str) -> reqwest::Response {
+    let page = app.get_html("/login").await;
+    let csrf = field_value(&page, "csrf_token").unwrap();
+    app.client
+        .post(app.url("/login"))
+        .header("X-Forwarded-For", ip)
+        .form(&[("email", "owner@acme.test"), ("password", password), ("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn failed_sign_ins_are_throttled_per_email_and_ip_without_locking_out_others() {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    // Trust the loopback proxy so tests can act from other client addresses.
-    let app =
-        spawn_app_on(app.db.clone(), |s| s.trusted_proxies = cleanclicks::net::parse_list("127.0.0.1/32").unwrap())
-            .await;
-    let login_from = |ip: &'static str, password: &'static str| {
-        let app = &app;
-        async move {
-            let page = app.get_html("/login").await;
-            let csrf = field_value(&page, "csrf_token").unwrap();
-            app.client
-                .post(app.url("/login"))
-                .header("X-Forwarded-For", ip)
-                .form(&[("email", "owner@acme.test"), ("password", password), ("csrf_token", csrf.as_str())])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let app = spawn_app_behind_proxy(Plan::Signal).await;
+    let login_from = |ip: &'static str, password: &'static str| sign_in_from(&app, ip.to_owned(), password);
     for _ in 0..5 {
         assert_eq!(login_from("203.0.113.5", "wrong password, sorry").await.status(), 200);
     }
@@ -123,25 +118,8 @@ async fn failed_sign_ins_are_throttled_per_email_and_ip_without_locking_out_othe
 
 #[tokio::test]
 async fn a_distributed_guess_cannot_lock_the_user_out_of_an_address_they_signed_in_from() {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    let app =
-        spawn_app_on(app.db.clone(), |s| s.trusted_proxies = cleanclicks::net::parse_list("127.0.0.1/32").unwrap())
-            .await;
-    let login_from = |ip: String, password: &'static str| {
-        let app = &app;
-        async move {
-            let page = app.get_html("/login").await;
-            let csrf = field_value(&page, "csrf_token").unwrap();
-            app.client
-                .post(app.url("/login"))
-                .header("X-Forwarded-For", ip)
-                .form(&[("email", "owner@acme.test"), ("password", password), ("csrf_token", csrf.as_str())])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
+    let app = spawn_app_behind_proxy(Plan::Signal).await;
+    let login_from = |ip: String, password: &'static str| sign_in_from(&app, ip, password);
     // The owner signs in from home once, then signs out.
     assert_is_redirect_to(&login_from("198.51.100.7".into(), PASSWORD).await, "/configuration");
     let csrf = field_value(&app.get_html(TAB).await, "csrf_token").unwrap();

@@ -123,11 +123,7 @@ async fn a_revoked_key_still_being_called_raises_a_banner() {
 
 #[tokio::test]
 async fn the_last_five_source_ips_are_shown() {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    let app =
-        spawn_app_on(app.db.clone(), |s| s.trusted_proxies = cleanclicks::net::parse_list("127.0.0.1/32").unwrap())
-            .await;
+    let app = spawn_app_behind_proxy(Plan::Signal).await;
     app.login_owner().await;
     let key = app.create_key("Many places").await;
     for n in 1..=6 {
