@@ -9,6 +9,8 @@ use crate::db::DbError;
 
 #[derive(Debug)]
 pub enum InboundError {
+    /// A path under /__cc/ that is no endpoint (a typo, a trailing slash).
+    NotFound,
     MethodNotAllowed,
     MissingKey,
     InvalidKey,
@@ -63,6 +65,7 @@ fn with_article(noun: &str) -> String {
 impl InboundError {
     pub fn status(&self) -> StatusCode {
         match self {
+            InboundError::NotFound => StatusCode::NOT_FOUND,
             InboundError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             InboundError::MissingKey | InboundError::InvalidKey | InboundError::RevokedKey => StatusCode::UNAUTHORIZED,
             InboundError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -80,6 +83,7 @@ impl InboundError {
 
     pub fn code(&self) -> &'static str {
         match self {
+            InboundError::NotFound => "not_found",
             InboundError::MethodNotAllowed => "method_not_allowed",
             InboundError::MissingKey => "missing_api_key",
             InboundError::InvalidKey => "invalid_api_key",
@@ -98,6 +102,7 @@ impl InboundError {
 
     pub fn message(&self) -> String {
         match self {
+            InboundError::NotFound => "No endpoint at this path. Send events to POST /__cc/inbound and batches to POST /__cc/inbound/batch (no trailing slash).".into(),
             InboundError::MethodNotAllowed => "Use POST to send events to this endpoint.".into(),
             InboundError::MissingKey => "Send your inbound integration key in the X-CC-Api-Key header.".into(),
             InboundError::InvalidKey => "The API key is not valid. Check that it was copied completely and was not deleted.".into(),

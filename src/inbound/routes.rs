@@ -35,12 +35,24 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Everything under /__cc/ answers in the JSON envelope, a mistyped path included:
+    // integrations parse JSON, not the admin app's HTML 404 page.
     cfg.service(
-        web::resource("/__cc/inbound").route(web::post().to(single)).default_service(web::to(method_not_allowed)),
-    )
-    .service(
-        web::resource("/__cc/inbound/batch").route(web::post().to(batch)).default_service(web::to(method_not_allowed)),
+        web::scope("/__cc")
+            .service(
+                web::resource("/inbound").route(web::post().to(single)).default_service(web::to(method_not_allowed)),
+            )
+            .service(
+                web::resource("/inbound/batch")
+                    .route(web::post().to(batch))
+                    .default_service(web::to(method_not_allowed)),
+            )
+            .default_service(web::to(not_found)),
     );
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    InboundError::NotFound.to_response(&request_id_of(&req))
 }
 
 async fn method_not_allowed(req: HttpRequest) -> HttpResponse {

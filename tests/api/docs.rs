@@ -230,6 +230,7 @@ fn documented_examples() -> Vec<Example> {
 /// below stops compiling when a variant is added, so this list cannot fall behind.
 fn server_error_codes() -> BTreeMap<&'static str, u16> {
     let all = [
+        InboundError::NotFound,
         InboundError::MethodNotAllowed,
         InboundError::MissingKey,
         InboundError::InvalidKey,
@@ -247,7 +248,8 @@ fn server_error_codes() -> BTreeMap<&'static str, u16> {
     ];
     for error in &all {
         let listed = match error {
-            InboundError::MethodNotAllowed
+            InboundError::NotFound
+            | InboundError::MethodNotAllowed
             | InboundError::MissingKey
             | InboundError::InvalidKey
             | InboundError::RevokedKey

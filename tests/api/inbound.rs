@@ -373,3 +373,17 @@ async fn numbers_in_properties_are_kept_exactly_in_validate_mode_and_in_storage(
         1
     );
 }
+
+#[tokio::test]
+async fn a_path_under_cc_that_is_no_endpoint_answers_json_not_found() {
+    let (app, key) = app_with_key().await;
+    for path in ["/__cc/inbound/", "/__cc/inbound/batch/", "/__cc/events", "/__cc/"] {
+        let response = app.inbound_with(path, &key, &[], EVENT).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(response.headers().contains_key("x-request-id"), "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("/__cc/inbound"), "{path}");
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
+}
