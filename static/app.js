@@ -94,6 +94,13 @@
   // cursor in the field to fix, so keyboard and screen reader users land on it.
   var invalid = document.querySelector("form [aria-invalid=true]");
   if (invalid && typeof invalid.focus === "function") invalid.focus();
+  // After an action (revoke, delete, …) the page comes back with a flash message: start
+  // there, so keyboard and screen reader users continue from what just happened.
+  var flash = document.querySelector("#flash-region .flash");
+  if (flash && !invalid && !document.querySelector("[autofocus]")) {
+    flash.setAttribute("tabindex", "-1");
+    flash.focus();
+  }
 
   // Select the whole key on focus, so manual copying is one keystroke.
   document.addEventListener("focusin", function (event) {

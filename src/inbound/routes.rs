@@ -80,7 +80,19 @@ struct KnownKey {
 
 /// What each event of the request came to: (event name, outcome, status, error code).
 #[derive(Default)]
-struct EventResults(Vec<(Option<String>, Outcome, u16, Option<&'static str>)>);
+struct EventResults(Vec<(Option<String>, Outcome, u16, Option<String>)>);
+
+/// What the deliveries list shows of a rejection: the code, and for field errors which
+/// fields and why ("validation_failed: email invalid_email, value negative"), so an
+/// admin sees what broke without the payload.
+fn rejection_summary(code: &str, fields: &[FieldError]) -> String {
+    if fields.is_empty() {
+        return code.to_owned();
+    }
+    let fields: Vec<String> = fields.iter().map(|f| format!("{} {}", f.field, f.code.as_str())).collect();
+    let summary = format!("{code}: {}", fields.join(", "));
+    summary.chars().take(300).collect()
+}
 
 /// Hands what the request did to the usage recorder (off the request path). Requests
 /// rejected before the key was known belong to no key; validate mode stores nothing.
@@ -94,7 +106,11 @@ fn record_usage(req: &HttpRequest, state: &AppState, result: &Result<Answer, Fai
         Err((error, _)) => {
             revoked |= matches!(error, InboundError::RevokedKey);
             let name = req.extensions().get::<EventResults>().and_then(|r| r.0.first().and_then(|e| e.0.clone()));
-            vec![(name, Outcome::Rejected, error.status().as_u16(), Some(error.code()))]
+            let fields = match error {
+                InboundError::Validation(fields) => fields.as_slice(),
+                _ => &[],
+            };
+            vec![(name, Outcome::Rejected, error.status().as_u16(), Some(rejection_summary(error.code(), fields)))]
         }
         Ok(_) => req.extensions_mut().remove::<EventResults>().unwrap_or_default().0,
     };
@@ -547,10 +563,13 @@ async fn handle_batch(req: &HttpRequest, payload: web::Payload, state: &AppState
                 Ok(p) => Some(p.event.event.clone()),
                 Err(_) => event_name(batch.events[index].get().as_bytes()),
             };
-            match item["status"].as_u64() {
-                Some(202) => (name, Outcome::Accepted, 202, None),
-                Some(200) => (name, Outcome::Duplicate, 200, None),
-                _ => (name, Outcome::Rejected, 422, Some("validation_failed")),
+            match (item["status"].as_u64(), &parsed[index]) {
+                (Some(202), _) => (name, Outcome::Accepted, 202, None),
+                (Some(200), _) => (name, Outcome::Duplicate, 200, None),
+                (_, Err(fields)) => {
+                    (name, Outcome::Rejected, 422, Some(rejection_summary("validation_failed", fields)))
+                }
+                _ => (name, Outcome::Rejected, 422, Some("validation_failed".to_owned())),
             }
         })
         .collect();

@@ -52,7 +52,7 @@ pub fn for_keys(
     let today = now.date_naive();
     let first_day = today - Duration::days(SPARK_DAYS - 1);
     let days: Vec<DayRow> = diesel::sql_query(
-        "SELECT key_id, (hour AT TIME ZONE 'UTC')::date AS day, sum(accepted)::int8 AS accepted, sum(rejected)::int8 AS rejected
+        "SELECT key_id, (hour AT TIME ZONE 'UTC')::date AS day, sum(accepted)::int8 AS accepted, sum(rejected + revoked_calls)::int8 AS rejected
            FROM key_hourly_usage
           WHERE key_id = ANY($1) AND hour >= $2::date::timestamp AT TIME ZONE 'UTC'
           GROUP BY 1, 2",

@@ -49,7 +49,8 @@ pub struct Delivery {
     pub event: Option<String>,
     pub outcome: Outcome,
     pub status: u16,
-    pub error_code: Option<&'static str>,
+    /// The error code, with the fields for a validation failure.
+    pub error_code: Option<String>,
     pub request_id: String,
     /// The key was revoked: counts as a call to a revoked key, not as use.
     pub revoked: bool,
@@ -131,7 +132,9 @@ pub fn write(conn: &mut PgConnection, batch: &[Delivery]) -> QueryResult<()> {
         match (d.revoked, d.outcome) {
             (true, _) => c.revoked_calls += 1,
             (false, Outcome::Rejected) => c.rejected += 1,
-            (false, _) => c.accepted += 1,
+            (false, Outcome::Accepted) => c.accepted += 1,
+            // A duplicate stored nothing: it is use (sources, deliveries), not an event.
+            (false, Outcome::Duplicate) => {}
         }
         if let (false, Some(ip)) = (d.revoked, d.ip.as_deref()) {
             let entry = sources.entry((d.key_id, ip)).or_insert((d.user_agent.as_deref(), d.at));
@@ -155,7 +158,7 @@ pub fn write(conn: &mut PgConnection, batch: &[Delivery]) -> QueryResult<()> {
             .bind::<Array<Nullable<Text>>, _>(not_accepted.iter().map(|d| d.event.as_deref()).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(not_accepted.iter().map(|d| d.outcome.as_str()).collect::<Vec<_>>())
             .bind::<Array<Int2>, _>(not_accepted.iter().map(|d| d.status as i16).collect::<Vec<_>>())
-            .bind::<Array<Nullable<Text>>, _>(not_accepted.iter().map(|d| d.error_code).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Text>>, _>(not_accepted.iter().map(|d| d.error_code.as_deref()).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(not_accepted.iter().map(|d| d.request_id.as_str()).collect::<Vec<_>>())
             .execute(conn)?;
         }

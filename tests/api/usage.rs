@@ -64,7 +64,7 @@ async fn deliveries_show_accepted_duplicate_and_rejected_requests_without_payloa
         page_eventually_contains(&app, &detail, "duplicate</span>").await
     };
     assert!(page.contains(&accepted_request), "accepted rows carry their request id");
-    assert!(page.contains("validation_failed"));
+    assert!(page.contains("validation_failed: email invalid_email"), "which field broke, not the payload");
     assert!(page.contains("signup") && page.contains("purchase"));
     assert!(!page.contains("secret.buyer"), "no email on the page");
     assert!(page.contains("Zapier"), "detected integration");
@@ -88,7 +88,7 @@ async fn tab_and_revoke_dialog_show_usage_and_the_calling_integration() {
     }
     assert_eq!(send(&app, &key, r#"{"email":"x"}"#, "Zapier", None).await.0, 422);
     let tab = page_eventually_contains(&app, TAB, "3 accepted, 1 rejected").await;
-    assert!(tab.contains("3 accepted in 7 days"));
+    assert!(tab.contains("3 accepted · <span class=\"rejected-count\">1 rejected</span> in 7 days"), "{tab}");
     assert!(tab.contains("1 rejected"));
     assert!(tab.contains(">Zapier<"));
     assert!(tab.contains("<svg class=\"spark\""));
@@ -119,6 +119,26 @@ async fn a_revoked_key_still_being_called_raises_a_banner() {
     assert!(tab.contains("an integration is still using it"));
     let detail = app.get_html(&format!("{TAB}/{id}?outcome=rejected")).await;
     assert!(detail.contains("revoked_api_key"));
+    // The key's own summary counts the refused calls as rejected, like its deliveries list.
+    let detail = app.get_html(&format!("{TAB}/{id}")).await;
+    assert!(detail.contains("0 events accepted in the last 7 days, 3 rejected"), "{detail}");
+    let delete = app.get_html(&format!("{TAB}/{id}/delete")).await;
+    assert!(delete.contains("The key is revoked: its calls are refused."));
+    assert!(!delete.contains("actively using"));
+}
+
+#[tokio::test]
+async fn a_duplicate_is_use_but_not_an_accepted_event() {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    app.login_owner().await;
+    let key = app.create_key("Orders API").await;
+    let body = r#"{"email":"a@example.com","event":"purchase","event_id":"order-1"}"#;
+    assert_eq!(send(&app, &key, body, "curl/8.5.0", None).await.0, 202);
+    assert_eq!(send(&app, &key, body, "curl/8.5.0", None).await.0, 200);
+    let id = app.key_ids("shop.example").await.remove(0);
+    let detail = page_eventually_contains(&app, &format!("{TAB}/{id}"), ">duplicate<").await;
+    assert!(detail.contains("1 event accepted in the last 7 days"), "{detail}");
 }
 
 #[tokio::test]
