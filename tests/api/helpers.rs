@@ -369,6 +369,15 @@ pub fn revealed_key(html: &str) -> Option<String> {
     None
 }
 
+/// A fresh app with the usual owner on Signal, signed in, and one key named "Zapier".
+pub async fn app_with_key() -> (TestApp, String) {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    app.login_owner().await;
+    let key = app.create_key("Zapier").await;
+    (app, key)
+}
+
 /// A fresh app with the usual owner on `plan`, trusting the loopback proxy, so a test
 /// can act from other client addresses with `X-Forwarded-For`.
 pub async fn spawn_app_behind_proxy(plan: Plan) -> TestApp {

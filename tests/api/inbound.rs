@@ -1,14 +1,4 @@
-use cleanclicks::accounts::Plan;
-
 use crate::helpers::*;
-
-async fn app_with_key() -> (TestApp, String) {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    app.login_owner().await;
-    let key = app.create_key("Zapier").await;
-    (app, key)
-}
 
 #[tokio::test]
 async fn accepted_event_is_stored_exactly() {

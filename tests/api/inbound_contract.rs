@@ -8,14 +8,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-async fn app_with_key() -> (TestApp, String) {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    app.login_owner().await;
-    let key = app.create_key("Zapier").await;
-    (app, key)
-}
-
 fn minutes_ago(minutes: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339()
 }
