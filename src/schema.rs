@@ -92,6 +92,7 @@ diesel::table! {
         domain_id -> Uuid,
         key_id -> Uuid,
         key_name -> Text,
+        key_prefix -> Nullable<Text>,
         action -> Text,
         actor_user_id -> Nullable<Uuid>,
         actor_email -> Text,

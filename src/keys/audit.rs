@@ -45,12 +45,14 @@ pub fn record(
     domain_id: Uuid,
     key_id: Uuid,
     key_name: &str,
+    key_prefix: &str,
 ) -> QueryResult<()> {
     diesel::insert_into(key_audit_events::table)
         .values((
             key_audit_events::domain_id.eq(domain_id),
             key_audit_events::key_id.eq(key_id),
             key_audit_events::key_name.eq(key_name),
+            key_audit_events::key_prefix.eq(key_prefix),
             key_audit_events::action.eq(action.as_str()),
             key_audit_events::actor_user_id.eq(actor.user_id),
             key_audit_events::actor_email.eq(&actor.email),
@@ -65,6 +67,8 @@ pub fn record(
 #[diesel(table_name = key_audit_events, check_for_backend(diesel::pg::Pg))]
 pub struct AuditEvent {
     pub key_name: String,
+    /// Tells apart keys that share a name (an old and a new "HubSpot").
+    pub key_prefix: Option<String>,
     pub action: String,
     pub actor_email: String,
     pub source_ip: Option<String>,

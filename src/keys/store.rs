@@ -148,7 +148,7 @@ pub fn create_key(
                 DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => CreateKeyError::NameTaken,
                 other => other.into(),
             })?;
-        audit::record(conn, actor, AuditAction::Create, domain_id, row.id, &row.name)?;
+        audit::record(conn, actor, AuditAction::Create, domain_id, row.id, &row.name, &row.display_prefix)?;
         Ok(CreatedKey { row, plain })
     })
 }
@@ -188,7 +188,7 @@ pub fn change_key(
         };
         match changed {
             Some(row) => {
-                audit::record(conn, actor, action, domain_id, row.id, &row.name)?;
+                audit::record(conn, actor, action, domain_id, row.id, &row.name, &row.display_prefix)?;
                 Ok(Some(row))
             }
             None => find_key(conn, domain_id, key_id),

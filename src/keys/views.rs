@@ -101,6 +101,7 @@ pub struct AuditView {
     pub actor: String,
     pub action: &'static str,
     pub key_name: String,
+    pub key_masked: Option<String>,
     /// "203.0.113.5 · Firefox": short enough for the table.
     pub source: String,
     /// The full User-Agent, for the tooltip.
@@ -130,6 +131,7 @@ impl AuditView {
             actor: event.actor_email.clone(),
             action,
             key_name: event.key_name.clone(),
+            key_masked: event.key_prefix.as_deref().map(masked),
             source,
             user_agent: event.user_agent.as_deref().unwrap_or_default().chars().take(300).collect(),
         }

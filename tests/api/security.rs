@@ -167,7 +167,7 @@ async fn audit_trail_records_every_change_and_outlives_the_key() {
     let app = spawn_app().await;
     app.seed_owner(Plan::Command);
     app.login_owner().await;
-    app.create_key("Audited").await;
+    let key = app.create_key("Audited").await;
     let id = app.key_ids("shop.example").await.remove(0);
     app.act("shop.example", &id, "revoke", "").await;
     app.act("shop.example", &id, "revoke", "").await; // no change, no record
@@ -181,6 +181,9 @@ async fn audit_trail_records_every_change_and_outlives_the_key() {
         .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "newest first: {order:?}");
     assert_eq!(activity.matches("owner@acme.test").count(), 4);
+    // Each record names the key by its masked prefix too (two keys may share a name).
+    assert_eq!(activity.matches(&key[..11]).count(), 4, "{activity}");
+    assert!(!activity.contains(&key), "never the full key");
     assert!(activity.contains("127.0.0.1"));
     assert_eq!(app.count("SELECT count(*) AS n FROM key_audit_events WHERE key_name = 'Audited'"), 4);
 

@@ -1,0 +1,1 @@
+ALTER TABLE key_audit_events DROP COLUMN key_prefix;
