@@ -385,15 +385,24 @@ async fn handle_single(req: &HttpRequest, payload: web::Payload, state: &AppStat
         Ok(body) => body,
         Err(e) => return Err(answer_error(state, &hash, cached, e, rate).await),
     };
-    let name = event_name(&body);
-    req.extensions_mut().insert(EventResults(vec![(name.clone(), Outcome::Rejected, 0, None)]));
+    // The event's name for the deliveries list: read loosely from the raw body only when
+    // the body is refused; an accepted event already has it (no second parse per event).
+    let refused = |req: &HttpRequest| {
+        req.extensions_mut().insert(EventResults(vec![(event_name(&body), Outcome::Rejected, 0, None)]));
+    };
     let parsed = match parse_event_body(&body, chrono::Utc::now()) {
         Ok(Ok(parsed)) => parsed,
         Ok(Err(fields)) => {
+            refused(req);
             return Err(answer_error(state, &hash, cached, InboundError::Validation(fields), rate).await);
         }
-        Err(e) => return Err(answer_error(state, &hash, cached, e.into(), rate).await),
+        Err(e) => {
+            refused(req);
+            return Err(answer_error(state, &hash, cached, e.into(), rate).await);
+        }
     };
+    let name = Some(parsed.event.event.clone());
+    req.extensions_mut().insert(EventResults(vec![(name.clone(), Outcome::Rejected, 0, None)]));
     let warnings = warnings_json(&parsed.unknown_fields, "");
     let key_id = key.id;
 
