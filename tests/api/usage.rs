@@ -23,17 +23,9 @@ async fn page_eventually_contains(app: &TestApp, path: &str, needle: &str) -> St
 }
 
 async fn send(app: &TestApp, key: &str, body: &str, user_agent: &str, forwarded_for: Option<&str>) -> (u16, String) {
-    let mut request = app
-        .client
-        .post(app.url("/__cc/inbound"))
-        .header("Content-Type", "application/json")
-        .header("X-CC-Api-Key", key)
-        .header("User-Agent", user_agent)
-        .body(body.to_owned());
-    if let Some(ip) = forwarded_for {
-        request = request.header("X-Forwarded-For", ip);
-    }
-    let response = request.send().await.unwrap();
+    let mut headers = vec![("User-Agent", user_agent)];
+    headers.extend(forwarded_for.map(|ip| ("X-Forwarded-For", ip)));
+    let response = app.inbound_with("/__cc/inbound", key, &headers, body).await;
     let id = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
     (response.status().as_u16(), id)
 }

@@ -322,17 +322,9 @@ pub async fn wait_for_html(app: &TestApp, path: &str, needles: &[&str]) {
 
 /// One request to the inbound endpoint as an integration sends it; the status.
 pub async fn deliver(app: &TestApp, key: &str, user_agent: &str, origin: Option<&str>, body: &str) -> u16 {
-    let mut request = app
-        .client
-        .post(app.url("/__cc/inbound"))
-        .header("Content-Type", "application/json")
-        .header("User-Agent", user_agent)
-        .header("X-CC-Api-Key", key)
-        .body(body.to_owned());
-    if let Some(origin) = origin {
-        request = request.header("Origin", origin);
-    }
-    request.send().await.unwrap().status().as_u16()
+    let mut headers = vec![("User-Agent", user_agent)];
+    headers.extend(origin.map(|origin| ("Origin", origin)));
+    app.inbound_with("/__cc/inbound", key, &headers, body).await.status().as_u16()
 }
 
 /// Everything the tab can show about a key's use: accepted and rejected deliveries
