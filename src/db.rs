@@ -116,23 +116,33 @@ pub fn prepare(url: &str) -> anyhow::Result<()> {
 
 /// Bounds lock waits so a held row lock turns into a quick 503, never a hung request.
 #[derive(Debug)]
-struct SessionDefaults;
+struct SessionDefaults {
+    lock_timeout: Duration,
+}
 
 impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionDefaults {
     fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
-            "SET lock_timeout = '2s'; SET statement_timeout = '15s'; SET idle_in_transaction_session_timeout = '30s'",
-        )
+        conn.batch_execute(&format!(
+            "SET lock_timeout = '{}ms'; SET statement_timeout = '15s'; SET idle_in_transaction_session_timeout = '30s'",
+            self.lock_timeout.as_millis()
+        ))
         .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
-pub fn build_pool(url: &str, size: u32, checkout_timeout: Duration) -> PgPool {
+/// Lock wait of the admin pool: its transactions lock the domain row to count keys.
+pub const ADMIN_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Lock wait of the inbound pool. The group insert's foreign-key check waits on a key
+/// row locked elsewhere (a delete in progress holds it for milliseconds); a longer hold
+/// must fail fast, because that commit also carries other keys' events.
+pub const INBOUND_LOCK_TIMEOUT: Duration = Duration::from_millis(250);
+
+pub fn build_pool(url: &str, size: u32, checkout_timeout: Duration, lock_timeout: Duration) -> PgPool {
     Pool::builder()
         .max_size(size)
         .min_idle(Some(1.min(size)))
         .connection_timeout(checkout_timeout)
-        .connection_customizer(Box::new(SessionDefaults))
+        .connection_customizer(Box::new(SessionDefaults { lock_timeout }))
         // Build even when the database is down; requests answer 503 until it is back.
         .build_unchecked(ConnectionManager::new(url))
 }

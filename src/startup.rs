@@ -109,9 +109,19 @@ impl Application {
         let https = settings.https;
         let workers = settings.workers;
         let url = &settings.database_url;
-        let inbound_pool = crate::db::build_pool(url, settings.db_pool_size, settings.db_checkout_timeout);
+        let inbound_pool = crate::db::build_pool(
+            url,
+            settings.db_pool_size,
+            settings.db_checkout_timeout,
+            crate::db::INBOUND_LOCK_TIMEOUT,
+        );
         let state = AppState {
-            pool: crate::db::build_pool(url, settings.admin_pool_size, settings.db_checkout_timeout),
+            pool: crate::db::build_pool(
+                url,
+                settings.admin_pool_size,
+                settings.db_checkout_timeout,
+                crate::db::ADMIN_LOCK_TIMEOUT,
+            ),
             writer: EventWriter::start(inbound_pool.clone()),
             usage: UsageRecorder::start(inbound_pool.clone()),
             inbound_pool,

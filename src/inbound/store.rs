@@ -110,6 +110,7 @@ pub enum StoreOutcome {
 }
 
 /// One event to store, with the id it will get and the key that sent it.
+#[derive(Clone)]
 pub struct NewEvent<'a> {
     pub id: Uuid,
     pub key_id: Uuid,

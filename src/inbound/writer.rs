@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use super::payload::ConversionEvent;
 use super::store::{NewEvent, StoreOutcome, store_events};
+use diesel::PgConnection;
+
 use crate::db::{DbError, PgPool};
 
 /// Most events one commit carries.
@@ -117,14 +119,41 @@ fn commit(pool: &PgPool, group: &[Job]) -> Vec<Result<StoreOutcome, DbError>> {
         .collect();
     match store_events(&mut conn, &rows) {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-        Err(_) if rows.len() > 1 => rows
-            .iter()
-            .map(|row| {
-                store_events(&mut conn, std::slice::from_ref(row))
-                    .map_err(DbError::from)
-                    .map(|o| o.into_iter().next().unwrap_or(StoreOutcome::KeyNoLongerActive))
-            })
-            .collect(),
-        Err(e) => vec![Err(DbError::from(e))],
+        Err(_) => per_key(&mut conn, &rows),
     }
+}
+
+/// After a failed group: each key's events on their own, so one key's trouble (its row
+/// locked, say, which the foreign-key check waits on) never holds other tenants' events.
+/// A key whose statement found the database unavailable (a lock timeout included)
+/// answers 503 for all its events at once; any other failure is retried event by event,
+/// so one bad event cannot take its neighbours down.
+fn per_key(conn: &mut PgConnection, rows: &[NewEvent<'_>]) -> Vec<Result<StoreOutcome, DbError>> {
+    let mut outcomes: Vec<Option<Result<StoreOutcome, DbError>>> = rows.iter().map(|_| None).collect();
+    let mut keys: Vec<uuid::Uuid> = Vec::new();
+    for row in rows {
+        if !keys.contains(&row.key_id) {
+            keys.push(row.key_id);
+        }
+    }
+    for key_id in keys {
+        let positions: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].key_id == key_id).collect();
+        let subgroup: Vec<NewEvent<'_>> = positions.iter().map(|&i| rows[i].clone()).collect();
+        let results: Vec<Result<StoreOutcome, DbError>> = match store_events(conn, &subgroup).map_err(DbError::from) {
+            Ok(stored) => stored.into_iter().map(Ok).collect(),
+            Err(e) if e.is_unavailable() => subgroup.iter().map(|_| Err(DbError::Unavailable)).collect(),
+            Err(_) => subgroup
+                .iter()
+                .map(|row| {
+                    store_events(conn, std::slice::from_ref(row))
+                        .map_err(DbError::from)
+                        .map(|o| o.into_iter().next().unwrap_or(StoreOutcome::KeyNoLongerActive))
+                })
+                .collect(),
+        };
+        for (position, result) in positions.into_iter().zip(results) {
+            outcomes[position] = Some(result);
+        }
+    }
+    outcomes.into_iter().map(|o| o.unwrap_or(Err(DbError::Unavailable))).collect()
 }

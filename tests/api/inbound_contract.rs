@@ -364,6 +364,64 @@ async fn case_15_blocking_work_stays_off_the_async_workers() {
 }
 
 #[tokio::test]
+async fn a_locked_key_row_never_holds_up_another_keys_events() {
+    let (app, locked_key) = app_with_key().await;
+    let other_key = app.create_key("Other").await;
+    let ids = app.key_ids("shop.example").await;
+    let locked_id = ids
+        .iter()
+        .find(|id| {
+            app.count(&format!("SELECT count(*) AS n FROM inbound_keys WHERE id = '{id}' AND name = 'Zapier'")) == 1
+        })
+        .unwrap()
+        .clone();
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let mut locker = app.conn();
+    let holder = hold(move || {
+        use diesel::Connection;
+        locker
+            .transaction::<_, diesel::result::Error, _>(|conn| {
+                diesel::sql_query(format!("SELECT id FROM inbound_keys WHERE id = '{locked_id}' FOR UPDATE"))
+                    .execute(conn)?;
+                locked_tx.send(()).unwrap();
+                release_rx.recv().ok();
+                Ok(())
+            })
+            .unwrap();
+    });
+    locked_rx.recv().unwrap();
+
+    // Events of the locked key and of another key arrive together, so they share commits.
+    let timed = |key: String, n: usize| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            let body = format!(r#"{{"email":"k{n}@example.com","event":"purchase"}}"#);
+            (app.inbound(Some(&key), &body).await.status().as_u16(), started.elapsed())
+        }
+    };
+    let locked = futures_util::future::join_all((0..3).map(|n| timed(locked_key.clone(), n)));
+    let other = futures_util::future::join_all((3..6).map(|n| timed(other_key.clone(), n)));
+    let (locked, other) = tokio::join!(locked, other);
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+
+    for (status, took) in &other {
+        assert_eq!(*status, 202, "{other:?}");
+        assert!(*took < Duration::from_millis(1500), "another key's event waited {took:?} on a locked key row");
+    }
+    for (status, took) in &locked {
+        assert!(*status == 503 || *status == 202, "{locked:?}");
+        assert!(*took < Duration::from_millis(2500), "the locked key's event took {took:?}");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM conversion_events"),
+        3 + locked.iter().filter(|(s, _)| *s == 202).count() as i64
+    );
+}
+
+#[tokio::test]
 async fn case_16_pool_exhaustion_answers_503_and_recovers() {
     let app = spawn_app().await;
     let app = spawn_app_on(app.db.clone(), |s| s.db_pool_size = 2).await;
