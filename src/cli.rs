@@ -276,7 +276,12 @@ fn demo(settings: &Settings) -> Result<(), Fail> {
             accounts::set_password(&mut conn, user.id, &password::hash(&password)?)?;
             "Password: the one in CC_PASSWORD (just set)".to_owned()
         }
-        (Some(_), None) => "Password: the one printed when the demo was first created.\n  Forgot it? Reset it with: CC_PASSWORD='your new passphrase' cleanclicks demo".to_owned(),
+        (Some(_), None) => concat!(
+            "Password: the one printed when the demo was first created.\n",
+            "  Forgot it? Set a new one: CC_PASSWORD='your new passphrase' cleanclicks demo\n",
+            "  (from a checkout: CC_PASSWORD='your new passphrase' scripts/start)"
+        )
+        .to_owned(),
     };
     let domain = Hostname::parse(DEMO_DOMAIN)?;
     if accounts::find_domain(&mut conn, domain.as_str())?.is_none() {

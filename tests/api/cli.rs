@@ -91,7 +91,11 @@ fn demo_is_idempotent_and_prints_how_to_sign_in() {
     assert!(out.contains("demo@cleanclicks.test") && out.contains("/login") && out.contains("Password: "));
     let second = cli(&db, &["demo"], None);
     assert!(second.status.success());
-    assert!(text(&second).contains("printed when the demo was first created"));
+    let again = text(&second);
+    assert!(again.contains("printed when the demo was first created"));
+    // Both ways a newcomer may have started it say how to set a new password.
+    assert!(again.contains("CC_PASSWORD='your new passphrase' cleanclicks demo"), "{again}");
+    assert!(again.contains("CC_PASSWORD='your new passphrase' scripts/start"), "{again}");
     let reset = cli(&db, &["demo"], Some(PASSWORD));
     assert!(reset.status.success());
     let mut conn = db.conn();

@@ -302,6 +302,8 @@ async fn case_07_secrets_never_logged() {
     std::fs::remove_file(&log_path).ok();
     assert!(log.lines().count() > 20, "trace logging was on: {} lines", log.lines().count());
     assert!(log.contains("inbound key created"));
+    // Written to a file, not a terminal: plain text, no colour escape codes.
+    assert!(!log.contains('\u{1b}'), "the log file holds ANSI escape codes");
     for (what, secret) in [
         ("key", key.as_str()),
         ("key's secret part", &key[11..35]),
