@@ -310,27 +310,46 @@ fn hold<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> std::threa
     std::thread::spawn(f)
 }
 
+/// A key row locked `FOR UPDATE` by another session until `release`.
+struct KeyRowLock {
+    release_tx: std::sync::mpsc::Sender<()>,
+    holder: std::thread::JoinHandle<()>,
+}
+
+impl KeyRowLock {
+    /// Returns once the lock is held.
+    fn take(app: &TestApp, key_id: &str) -> Self {
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let mut locker = app.conn();
+        let statement = format!("SELECT id FROM inbound_keys WHERE id = '{key_id}' FOR UPDATE");
+        let holder = hold(move || {
+            use diesel::Connection;
+            locker
+                .transaction::<_, diesel::result::Error, _>(|conn| {
+                    diesel::sql_query(statement).execute(conn)?;
+                    locked_tx.send(()).unwrap();
+                    release_rx.recv().ok();
+                    Ok(())
+                })
+                .unwrap();
+        });
+        locked_rx.recv().unwrap();
+        Self { release_tx, holder }
+    }
+
+    fn release(self) {
+        self.release_tx.send(()).unwrap();
+        self.holder.join().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn case_15_blocking_work_stays_off_the_async_workers() {
     let (app, key) = app_with_key().await;
     let key_id: String = app.key_ids("shop.example").await.remove(0);
     // Hold a row lock on the key in another session.
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let mut locker = app.conn();
-    let holder = hold(move || {
-        use diesel::Connection;
-        locker
-            .transaction::<_, diesel::result::Error, _>(|conn| {
-                diesel::sql_query(format!("SELECT id FROM inbound_keys WHERE id = '{key_id}' FOR UPDATE"))
-                    .execute(conn)?;
-                locked_tx.send(()).unwrap();
-                release_rx.recv().ok();
-                Ok(())
-            })
-            .unwrap();
-    });
-    locked_rx.recv().unwrap();
+    let lock = KeyRowLock::take(&app, &key_id);
 
     let inbound = (0..6).map(|n| {
         let body = format!(r#"{{"email":"l{n}@example.com","event":"purchase"}}"#);
@@ -355,8 +374,7 @@ async fn case_15_blocking_work_stays_off_the_async_workers() {
     };
     let (inbound_statuses, login_statuses, slowest) =
         tokio::join!(futures_util::future::join_all(inbound), futures_util::future::join_all(logins), probes);
-    release_tx.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
     assert!(slowest < Duration::from_millis(300), "health and keys page took {slowest:?} while the key row was locked");
     assert!(login_statuses.iter().all(|s| *s == 200));
     // The locked inserts either waited out the lock or gave up with a 503 — never a hang.
@@ -375,22 +393,7 @@ async fn a_locked_key_row_never_holds_up_another_keys_events() {
         })
         .unwrap()
         .clone();
-    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
-    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    let mut locker = app.conn();
-    let holder = hold(move || {
-        use diesel::Connection;
-        locker
-            .transaction::<_, diesel::result::Error, _>(|conn| {
-                diesel::sql_query(format!("SELECT id FROM inbound_keys WHERE id = '{locked_id}' FOR UPDATE"))
-                    .execute(conn)?;
-                locked_tx.send(()).unwrap();
-                release_rx.recv().ok();
-                Ok(())
-            })
-            .unwrap();
-    });
-    locked_rx.recv().unwrap();
+    let lock = KeyRowLock::take(&app, &locked_id);
 
     // Events of the locked key and of another key arrive together, so they share commits.
     let timed = |key: String, n: usize| {
@@ -404,8 +407,7 @@ async fn a_locked_key_row_never_holds_up_another_keys_events() {
     let locked = futures_util::future::join_all((0..3).map(|n| timed(locked_key.clone(), n)));
     let other = futures_util::future::join_all((3..6).map(|n| timed(other_key.clone(), n)));
     let (locked, other) = tokio::join!(locked, other);
-    release_tx.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
 
     for (status, took) in &other {
         assert_eq!(*status, 202, "{other:?}");
