@@ -144,6 +144,7 @@ impl Application {
             let mut app = App::new()
                 .app_data(web::Data::new(admin_state.clone()))
                 .app_data(web::FormConfig::default().limit(16 * 1024))
+                .wrap(crate::web::api_headers(https))
                 .wrap(from_fn(crate::web::request_id_and_log))
                 .configure(probes);
             if !separate_inbound {
@@ -167,6 +168,7 @@ impl Application {
             let server = HttpServer::new(move || {
                 App::new()
                     .app_data(web::Data::new(inbound_state.clone()))
+                    .wrap(crate::web::api_headers(https))
                     .wrap(from_fn(crate::web::request_id_and_log))
                     .configure(probes)
                     .configure(crate::inbound::routes::configure)

@@ -147,6 +147,21 @@ pub fn security_headers(https: bool) -> actix_web::middleware::DefaultHeaders {
     headers
 }
 
+/// Headers for every other answer (the inbound endpoint, the probes): JSON is never
+/// rendered as a page, framed or sniffed. The admin pages' stricter set, inside, wins
+/// where both apply (`DefaultHeaders` only adds what is missing).
+pub fn api_headers(https: bool) -> actix_web::middleware::DefaultHeaders {
+    let mut headers = actix_web::middleware::DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CACHE_CONTROL, "no-store"));
+    if https {
+        headers = headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"));
+    }
+    headers
+}
+
 pub fn request_id_of(req: &actix_web::HttpRequest) -> String {
     req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
 }

@@ -91,6 +91,28 @@ async fn pages_carry_security_headers() {
     assert!(h.get("x-request-id").is_some());
 }
 
+/// Not only pages: the probes, the inbound endpoint's JSON, static files and error
+/// pages are never framed, sniffed or cached either.
+#[tokio::test]
+async fn every_kind_of_response_carries_security_headers() {
+    let app = spawn_app().await;
+    let responses = [
+        ("healthz", app.get("/healthz").await),
+        ("static js", app.get("/static/app.js").await),
+        ("admin 404", app.get("/no/such/page").await),
+        ("inbound 401", app.inbound(Some("cc_not_a_key"), r#"{"email":"a@b.example","event":"x"}"#).await),
+        ("inbound 404", app.client.post(app.url("/__cc/nothing")).send().await.unwrap()),
+    ];
+    for (what, response) in responses {
+        let h = response.headers();
+        let csp = h.get("content-security-policy").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{what}: {csp:?}");
+        assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{what}");
+        assert!(h.get("referrer-policy").is_some(), "{what}");
+        assert!(h.get("x-request-id").is_some(), "{what}");
+    }
+}
+
 #[tokio::test]
 async fn health_and_readiness() {
     let app = spawn_app().await;
