@@ -19,6 +19,8 @@ pub enum InboundError {
     PayloadTooLarge,
     BrowserOrigin,
     RateLimited,
+    /// A query parameter with a value it cannot take (`?validate=maybe`).
+    InvalidParameter(String),
     InvalidJson {
         line: usize,
         column: usize,
@@ -50,7 +52,11 @@ impl From<DbError> for InboundError {
 impl From<BodyError> for InboundError {
     fn from(e: BodyError) -> Self {
         match e {
-            BodyError::InvalidJson { line, column, message } => InboundError::InvalidJson { line, column, message },
+            // serde_json says column 0 when nothing was read (an empty body); the
+            // contract's positions are 1-based.
+            BodyError::InvalidJson { line, column, message } => {
+                InboundError::InvalidJson { line: line.max(1), column: column.max(1), message }
+            }
             BodyError::ExpectedObject { found } => InboundError::ExpectedObject { found },
         }
     }
@@ -73,6 +79,7 @@ impl InboundError {
             InboundError::BrowserOrigin => StatusCode::FORBIDDEN,
             InboundError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             InboundError::InvalidJson { .. }
+            | InboundError::InvalidParameter(_)
             | InboundError::ExpectedObject { .. }
             | InboundError::ExpectedBatchObject { .. } => StatusCode::BAD_REQUEST,
             InboundError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -93,6 +100,7 @@ impl InboundError {
             InboundError::BrowserOrigin => "browser_origin_forbidden",
             InboundError::RateLimited => "rate_limited",
             InboundError::InvalidJson { .. } => "invalid_json",
+            InboundError::InvalidParameter(_) => "invalid_parameter",
             InboundError::ExpectedObject { .. } | InboundError::ExpectedBatchObject { .. } => "expected_object",
             InboundError::Validation(_) => "validation_failed",
             InboundError::Unavailable => "unavailable",
@@ -113,6 +121,7 @@ impl InboundError {
                 "Inbound integration keys are for server-to-server calls only; requests from a browser are refused so the key is not exposed.".into()
             }
             InboundError::RateLimited => "Too many requests with this key. Retry after the number of seconds in Retry-After.".into(),
+            InboundError::InvalidParameter(why) => why.clone(),
             InboundError::InvalidJson { line, column, message } => format!("The body is not valid JSON (line {line}, column {column}): {message}."),
             InboundError::ExpectedObject { found } if *found == "array" => {
                 "The body must be one event object, not an array. To send several events, POST {\"events\": [...]} to /__cc/inbound/batch.".into()

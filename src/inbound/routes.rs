@@ -189,12 +189,28 @@ struct ModeQuery {
     validate: Option<String>,
 }
 
-/// `?validate=true`: authenticate and validate, store nothing.
+/// `?validate=…`: `true`, `1`, `yes` turn validate mode on (authenticate and validate,
+/// store nothing); `false`, `0`, `no` or no parameter is a normal request. Anything else
+/// is refused: a typo must never store test events as real conversions.
+fn validate_mode(req: &HttpRequest) -> Result<bool, InboundError> {
+    let query = web::Query::<ModeQuery>::from_query(req.query_string())
+        .map_err(|_| InboundError::InvalidParameter("The query string could not be read.".into()))?;
+    let Some(value) = query.into_inner().validate else { return Ok(false) };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => {
+            let shown: String = value.chars().filter(|c| !c.is_control()).take(40).collect();
+            Err(InboundError::InvalidParameter(format!(
+                "validate must be true or false (got \"{shown}\"); nothing was stored."
+            )))
+        }
+    }
+}
+
+/// Validate mode, once `admit` has refused any value that is neither on nor off.
 fn validate_only(req: &HttpRequest) -> bool {
-    web::Query::<ModeQuery>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.validate.clone())
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+    validate_mode(req).unwrap_or(false)
 }
 
 /// A request that passed every check up to the body parse.
@@ -219,7 +235,9 @@ async fn admit(
     let headers = req.headers();
     let early = api_key(headers).and_then(|key| {
         check_content_type(headers)?;
-        Ok((key, is_gzip(headers)?))
+        let gzip = is_gzip(headers)?;
+        validate_mode(req)?;
+        Ok((key, gzip))
     });
     let (key, gzip) = match early {
         Ok(admitted) => admitted,

@@ -239,6 +239,7 @@ fn server_error_codes() -> BTreeMap<&'static str, u16> {
         InboundError::PayloadTooLarge,
         InboundError::BrowserOrigin,
         InboundError::RateLimited,
+        InboundError::InvalidParameter(String::new()),
         InboundError::InvalidJson { line: 1, column: 1, message: String::new() },
         InboundError::ExpectedObject { found: "array" },
         InboundError::ExpectedBatchObject { found: "array" },
@@ -257,6 +258,7 @@ fn server_error_codes() -> BTreeMap<&'static str, u16> {
             | InboundError::PayloadTooLarge
             | InboundError::BrowserOrigin
             | InboundError::RateLimited
+            | InboundError::InvalidParameter(_)
             | InboundError::InvalidJson { .. }
             | InboundError::ExpectedObject { .. }
             | InboundError::ExpectedBatchObject { .. }

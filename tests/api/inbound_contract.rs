@@ -236,6 +236,51 @@ async fn validate_mode_checks_everything_and_stores_nothing() {
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 1);
 }
 
+/// `validate` is on or off, in any letter case; a value that is neither is refused
+/// before anything is stored, so a typo never turns a test into a real conversion.
+#[tokio::test]
+async fn validate_takes_on_or_off_and_refuses_anything_else() {
+    let (app, key) = app_with_key().await;
+    let send = |query: &'static str| {
+        app.client
+            .post(app.url(&format!("/__cc/inbound{query}")))
+            .header("Content-Type", "application/json")
+            .header("X-CC-Api-Key", key.clone())
+            .body(r#"{"email":"a@b.co","event":"purchase"}"#)
+            .send()
+    };
+    for query in ["?validate=YES", "?validate=True", "?validate=1"] {
+        assert_eq!(send(query).await.unwrap().status(), 200, "{query}");
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
+    for query in ["?validate=maybe", "?validate=ture", "?validate=", "?validate=%ZZ"] {
+        let response = send(query).await.unwrap();
+        assert_eq!(response.status(), 400, "{query}");
+        let json: Value = response.json().await.unwrap();
+        assert_eq!(json["error"]["code"], "invalid_parameter", "{query}");
+        assert!(json["error"]["message"].as_str().unwrap().contains("nothing was stored"), "{query}: {json}");
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
+    for query in ["?validate=false", "?validate=NO", "?validate=0", "?other=1"] {
+        assert_eq!(send(query).await.unwrap().status(), 202, "{query}");
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 4);
+    let (status, json) =
+        batch(&app, &key, &json!({"events": [{"email": "a@b.co", "event": "x"}]}), "?validate=later").await;
+    assert_eq!((status, json["error"]["code"].as_str()), (400, Some("invalid_parameter")));
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 4);
+}
+
+/// An empty body is invalid JSON at line 1, column 1 (positions are 1-based).
+#[tokio::test]
+async fn an_empty_body_points_at_line_one_column_one() {
+    let (app, key) = app_with_key().await;
+    let response = app.inbound(Some(&key), "").await;
+    assert_eq!(response.status(), 400);
+    let json: Value = response.json().await.unwrap();
+    assert_eq!((json["error"]["line"].as_u64(), json["error"]["column"].as_u64()), (Some(1), Some(1)), "{json}");
+}
+
 #[tokio::test]
 async fn per_key_rate_limit_answers_429_with_headers() {
     let app = spawn_app().await;
