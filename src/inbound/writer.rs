@@ -4,6 +4,7 @@
 //! instead of being capped at one durable commit per request.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 use uuid::Uuid;
@@ -18,6 +19,11 @@ use crate::db::{DbError, PgPool};
 const MAX_GROUP: usize = 500;
 /// Queued events before callers wait (backpressure instead of unbounded memory).
 const QUEUE: usize = 8192;
+/// How long a caller waits for its commit. A database that stops answering mid-commit
+/// (a frozen backend, a network that drops packets) must still get the caller a 503
+/// in bounded time; the outcome of the commit in flight is then unknown, as after any
+/// timeout, and a retry with the same `event_id` settles it.
+const COMMIT_DEADLINE: Duration = Duration::from_secs(5);
 /// Commits in flight at once: one fills while another flushes.
 const COMMITS_IN_FLIGHT: usize = 2;
 /// Events that must be waiting before a commit starts beside one already in flight.
@@ -58,12 +64,16 @@ impl EventWriter {
     ) -> Result<StoreOutcome, DbError> {
         let (reply, answer) = oneshot::channel();
         let job = Job { id: Uuid::new_v4(), key_id, event, request_id, reply };
-        self.queue.send(job).await.map_err(|_| DbError::Unavailable)?;
-        // `>=`, not `==`: two senders can pass 16 together, and neither may miss it.
-        if self.queue.max_capacity() - self.queue.capacity() >= OVERLAP_AT {
-            self.enough_waiting.notify_one();
-        }
-        answer.await.map_err(|_| DbError::Unavailable)?
+        let stored = async {
+            self.queue.send(job).await.map_err(|_| DbError::Unavailable)?;
+            // `>=`, not `==`: two senders can pass 16 together, and neither may miss it.
+            if self.queue.max_capacity() - self.queue.capacity() >= OVERLAP_AT {
+                self.enough_waiting.notify_one();
+            }
+            answer.await.map_err(|_| DbError::Unavailable)?
+        };
+        // Giving up drops `answer`: a job still queued is then skipped, never stored.
+        tokio::time::timeout(COMMIT_DEADLINE, stored).await.unwrap_or(Err(DbError::Unavailable))
     }
 }
 
@@ -84,12 +94,20 @@ async fn dispatch(pool: PgPool, mut receiver: mpsc::Receiver<Job>, enough_waitin
         }
         let Ok(permit) = slots.clone().acquire_owned().await else { return };
         let mut group = Vec::with_capacity(64);
-        group.push(first);
+        // A caller that gave up (deadline, disconnect) was answered without a commit:
+        // its event must not be stored behind its back.
+        if !first.reply.is_closed() {
+            group.push(first);
+        }
         while group.len() < MAX_GROUP {
             match receiver.try_recv() {
+                Ok(job) if job.reply.is_closed() => {}
                 Ok(job) => group.push(job),
                 Err(_) => break,
             }
+        }
+        if group.is_empty() {
+            continue;
         }
         let (pool, commit_ended) = (pool.clone(), commit_ended.clone());
         // The blocking thread answers each caller itself: one hop fewer than going back
@@ -99,7 +117,7 @@ async fn dispatch(pool: PgPool, mut receiver: mpsc::Receiver<Job>, enough_waitin
             drop(permit);
             commit_ended.notify_one();
             for (job, outcome) in group.into_iter().zip(outcomes) {
-                // The caller may have gone away (client disconnected); the event is stored anyway.
+                // The caller may have gone away during the commit; the event is stored anyway.
                 let _ = job.reply.send(outcome);
             }
         });

@@ -407,10 +407,12 @@ pub async fn error_code(response: reqwest::Response) -> String {
 }
 
 /// A TCP proxy in front of PostgreSQL that a test can cut (dropping every connection
-/// and refusing new ones, as an outage would) and restore.
+/// and refusing new ones, as an outage would) and restore, or freeze (connections stay
+/// open but nothing gets through, as with a stalled server) and thaw.
 pub struct TcpProxy {
     pub address: String,
     up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
     links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
@@ -421,21 +423,36 @@ impl TcpProxy {
         let address = listener.local_addr().unwrap().to_string();
         let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (up2, links2) = (up.clone(), links.clone());
+        let frozen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (up2, links2, frozen2) = (up.clone(), links.clone(), frozen.clone());
         tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if !up2.load(Ordering::SeqCst) {
                     continue; // dropped: connection refused/reset
                 }
+                let frozen = frozen2.clone();
                 let link = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    if let Ok(outbound) = tokio::net::TcpStream::connect(target).await {
+                        let (client_read, client_write) = inbound.into_split();
+                        let (server_read, server_write) = outbound.into_split();
+                        tokio::join!(
+                            pump(client_read, server_write, frozen.clone()),
+                            pump(server_read, client_write, frozen)
+                        );
                     }
                 });
                 links2.lock().unwrap().push(link.abort_handle());
             }
         });
-        Self { address, up, links }
+        Self { address, up, frozen, links }
+    }
+
+    pub fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn thaw(&self) {
+        self.frozen.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn cut(&self) {
@@ -447,5 +464,27 @@ impl TcpProxy {
 
     pub fn restore(&self) {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Copies one direction of a proxied connection, holding bytes back while frozen.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => read,
+        };
+        while frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
     }
 }

@@ -534,6 +534,49 @@ async fn database_outage_is_503_and_the_server_recovers_by_itself() {
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 2, "nothing half-stored during the outage");
 }
 
+/// A database that stops answering in the middle of a commit (connections open, nothing
+/// coming back) still gets the caller a 503 in bounded time, not a hang; events queued
+/// behind it are not stored after their callers were told 503, and a retry with the same
+/// `event_id` settles the one commit whose outcome was unknown.
+#[tokio::test]
+async fn a_stalled_database_answers_503_in_bounded_time_and_retries_settle_it() {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    let proxy = TcpProxy::start("127.0.0.1:5432").await;
+    let url = app.db.url.replace("127.0.0.1:5432", &proxy.address);
+    let app = spawn_app_on(app.db.clone(), move |s| s.database_url = url).await;
+    app.login_owner().await;
+    let key = app.create_key("Stall").await;
+    assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202, "the key is now cached");
+
+    proxy.freeze();
+    let started = Instant::now();
+    let sends = (0..4).map(|i| {
+        let body = format!(r#"{{"email":"s{i}@b.co","event":"purchase","event_id":"stall-{i}"}}"#);
+        let (app, key) = (&app, key.clone());
+        async move { app.inbound(Some(&key), &body).await.status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(sends).await;
+    assert_eq!(statuses, [503, 503, 503, 503]);
+    assert!(started.elapsed() < Duration::from_secs(9), "answered in {:?}", started.elapsed());
+    proxy.thaw();
+
+    // Retries with the same event_ids: each ends stored exactly once.
+    for i in 0..4 {
+        let body = format!(r#"{{"email":"s{i}@b.co","event":"purchase","event_id":"stall-{i}"}}"#);
+        let mut status = 0;
+        for _ in 0..20 {
+            status = app.inbound(Some(&key), &body).await.status().as_u16();
+            if status == 202 || status == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert!(status == 202 || status == 200, "retry of stall-{i}: {status}");
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events WHERE event_id LIKE 'stall-%'"), 4);
+}
+
 /// The hot path remembers recently seen keys; a revoke or delete must still win over
 /// every other answer on the very next request (401 precedes 400/422/429).
 #[tokio::test]
