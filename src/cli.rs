@@ -288,7 +288,13 @@ fn demo(settings: &Settings) -> Result<(), Fail> {
         accounts::create_domain(&mut conn, account.id, &domain)?;
     }
     let bind = &settings.bind;
-    println!("Demo ready: account {DEMO_ACCOUNT:?} (Signal plan, 5 keys per domain), domain {DEMO_DOMAIN}.");
+    // The account's plan as it is now: an operator may have changed it since the demo began.
+    let plan = account.plan();
+    let keys = match plan.key_limit() {
+        Some(limit) => format!("{limit} keys per domain"),
+        None => "unlimited keys".to_owned(),
+    };
+    println!("Demo ready: account {DEMO_ACCOUNT:?} ({} plan, {keys}), domain {DEMO_DOMAIN}.", plan.label());
     println!("Sign in at http://{bind}/login");
     println!("  Email:    {DEMO_EMAIL}");
     println!("  {password_line}");

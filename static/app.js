@@ -13,11 +13,34 @@
     return strong ? strong.textContent : null;
   }
 
+  // As the server: any dash or quote counts as the plain one, runs of spaces as one
+  // ("Zapier – orders" has an en dash that most keyboards cannot type).
+  function canonical(text) {
+    return text
+      .replace(/[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]/g, "-")
+      .replace(/[\u2018\u2019\u201B\u2032]/g, "'")
+      .replace(/[\u201C\u201D\u201F\u2033]/g, '"')
+      .trim()
+      .split(/\s+/)
+      .join(" ");
+  }
+
   function syncConfirm(input) {
     var expected = expectedName(input);
     var button = input.form && input.form.querySelector("button[type=submit]");
     if (expected === null || !button) return;
-    button.disabled = input.value.trim() !== expected.trim();
+    var matches = canonical(input.value) === canonical(expected);
+    button.disabled = !matches;
+    // Say why Confirm stays disabled once something has been typed.
+    var hint = input.form.querySelector("[data-confirm-hint]");
+    if (!hint) {
+      hint = document.createElement("p");
+      hint.className = "field-hint";
+      hint.setAttribute("data-confirm-hint", "");
+      hint.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", hint);
+    }
+    hint.textContent = matches || input.value.trim() === "" ? "" : "Not yet: type the name exactly as shown, capitals included.";
   }
 
   function initConfirms(root) {
@@ -28,6 +51,11 @@
     if (event.target.matches && event.target.matches("input[name=confirm_name]")) syncConfirm(event.target);
   });
   initConfirms(document);
+
+  // Copy needs this script, so it is only shown once the script runs.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-copy-target][hidden]"), function (button) {
+    button.hidden = false;
+  });
 
   // Dialogs: open a <dialog> instead of following the link; focus returns to the opener.
   function openDialog(dialog, opener) {

@@ -18,6 +18,8 @@ pub enum InvalidKeyName {
     ControlCharacters,
     #[error("The name cannot contain text-direction control characters.")]
     DirectionControls,
+    #[error("The name cannot contain invisible characters, such as zero-width spaces.")]
+    Invisible,
     /// U+FFFD: the form carried bytes that were not valid UTF-8.
     #[error("The name contains characters that could not be read; type it again.")]
     Unreadable,
@@ -41,6 +43,9 @@ impl KeyName {
         if name.contains('\u{FFFD}') {
             return Err(InvalidKeyName::Unreadable);
         }
+        if has_stray_invisible(name) {
+            return Err(InvalidKeyName::Invisible);
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -53,6 +58,55 @@ impl KeyName {
 /// U+200E/U+200F: invisible, yet they reorder what is displayed ("Trojan Source").
 fn is_direction_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// Characters that render as nothing, so a name made of them looks blank and
+/// "CRM\u{200B}" passes for "CRM". Joiners, variation selectors and tags are kept where
+/// they belong, right after a non-ASCII character (emoji sequences such as 👩‍💻 or ❤️).
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}'
+        | '\u{206A}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+fn is_sequence_glue(c: char) -> bool {
+    matches!(c, '\u{200D}' | '\u{FE00}'..='\u{FE0F}' | '\u{E0020}'..='\u{E007F}')
+}
+
+fn has_stray_invisible(name: &str) -> bool {
+    let mut previous: Option<char> = None;
+    for c in name.chars() {
+        if is_invisible(c) {
+            let glued = is_sequence_glue(c) && previous.is_some_and(|p| !p.is_ascii() && !p.is_whitespace());
+            if !glued {
+                return true;
+            }
+        }
+        previous = Some(c);
+    }
+    false
+}
+
+/// Whether what someone typed to confirm a deletion is the key's name. Dashes and
+/// quotes of every kind count as the plain ones and runs of spaces as one, since
+/// "Zapier – orders" (en dash) cannot be typed on most keyboards; letters and
+/// capitals must match exactly.
+pub fn confirms(name: &str, typed: &str) -> bool {
+    fn canonical(text: &str) -> String {
+        let mapped: String = text
+            .chars()
+            .map(|c| match c {
+                '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => '-',
+                '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' => '\'',
+                '\u{201C}' | '\u{201D}' | '\u{201F}' | '\u{2033}' => '"',
+                c => c,
+            })
+            .collect();
+        mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+    canonical(name) == canonical(typed)
 }
 
 impl fmt::Display for KeyName {
@@ -79,6 +133,28 @@ mod tests {
         assert_eq!(KeyName::parse("Zapier\u{202E}gnp.exe").unwrap_err(), InvalidKeyName::DirectionControls);
         assert_eq!(KeyName::parse("a\u{2067}b").unwrap_err(), InvalidKeyName::DirectionControls);
         assert_eq!(KeyName::parse("שלום Zapier").unwrap().as_str(), "שלום Zapier", "right-to-left text itself is fine");
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_but_emoji_sequences_kept() {
+        for raw in
+            ["\u{200B}", "\u{3164}", "\u{2800}", "CRM\u{200B}", "\u{FEFF}CRM", "C\u{00AD}RM", "a\u{200D}b", "\u{FE0F}"]
+        {
+            assert_eq!(KeyName::parse(raw).unwrap_err(), InvalidKeyName::Invisible, "{raw:?}");
+        }
+        for raw in ["Dev 👩\u{200D}💻", "Love ❤\u{FE0F}", "Zapier – orders"] {
+            assert_eq!(KeyName::parse(raw).unwrap().as_str(), raw);
+        }
+    }
+
+    #[test]
+    fn deletion_is_confirmed_by_the_name_typed_with_any_dash() {
+        assert!(confirms("Zapier – orders", "Zapier - orders"));
+        assert!(confirms("Zapier – orders", " Zapier  –  orders "));
+        assert!(confirms("Bob’s CRM", "Bob's CRM"));
+        assert!(!confirms("Zapier – orders", "zapier - orders"), "capitals still count");
+        assert!(!confirms("Zapier – orders", "Zapier orders"));
+        assert!(!confirms("Zapier", ""));
     }
 
     proptest! {

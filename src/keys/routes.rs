@@ -47,6 +47,7 @@ struct TabPage {
     domain: String,
     tab_path: String,
     inbound_url: String,
+    local_inbound_url: Option<String>,
     example_key: &'static str,
     keys: Vec<KeyView>,
     usage: Usage,
@@ -80,6 +81,7 @@ struct RevealPage {
     name: String,
     full_key: String,
     inbound_url: String,
+    local_inbound_url: Option<String>,
 }
 
 #[derive(Template)]
@@ -262,6 +264,7 @@ pub async fn tab(
         layout: Layout::new(&user, domains, Some(&domain.hostname), flash),
         tab_path: tab_path(&domain.hostname),
         inbound_url: state.settings.inbound_url_for(&domain.hostname),
+        local_inbound_url: local_inbound_url(&req, &state, &domain.hostname),
         example_key: EXAMPLE_KEY,
         keys: data.keys.iter().map(|k| KeyView::from(k, data.insight.get(&k.key.id), now)).collect(),
         usage: Usage { count: data.count, limit: plan.key_limit(), plan },
@@ -369,6 +372,7 @@ pub async fn create(
                 name: created.row.name.clone(),
                 full_key: created.plain.expose().to_owned(),
                 inbound_url: state.settings.inbound_url_for(&hostname),
+                local_inbound_url: local_inbound_url(&req, &state, &hostname),
                 domain: hostname,
             };
             // The one response that carries the key: 200, never cached.
@@ -543,7 +547,7 @@ pub async fn act(
         .await?
         .ok_or(AppError::NotFound)?;
 
-    if action == Action::Delete && form.confirm_name.trim() != key.name {
+    if action == Action::Delete && !crate::keys::name::confirms(&key.name, &form.confirm_name) {
         let listed = ListedKey { key, created_by: None };
         let page = ConfirmPage {
             layout: Layout::new(&user, domains, Some(&domain.hostname), None),
@@ -574,4 +578,18 @@ pub async fn act(
     };
     TypedSession::of(&req).set_flash(FlashKind::Success, message);
     Ok(see_other(&tab_path(&domain.hostname)))
+}
+
+/// Where this very server answers inbound requests, when that is not the domain's public
+/// inbound URL (a local or staging install, where the public name does not resolve):
+/// shown beside the curl example so a first test can be sent at once. Only when the
+/// inbound endpoint shares this listener; with `CC_INBOUND_BIND` the operator's
+/// `CC_PUBLIC_INBOUND_URL` is the one to use.
+fn local_inbound_url(req: &HttpRequest, state: &AppState, hostname: &str) -> Option<String> {
+    if state.settings.inbound_bind.is_some() {
+        return None;
+    }
+    let info = req.connection_info();
+    let here = format!("{}://{}/__cc/inbound", info.scheme(), info.host());
+    (here != state.settings.inbound_url_for(hostname)).then_some(here)
 }

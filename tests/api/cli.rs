@@ -108,4 +108,10 @@ fn demo_is_idempotent_and_prints_how_to_sign_in() {
     let email = cleanclicks::email::Email::parse(cleanclicks::cli::DEMO_EMAIL).unwrap();
     let user = cleanclicks::accounts::store::find_user_by_email(&mut conn, &email).unwrap().unwrap();
     assert!(cleanclicks::auth::password::verify(PASSWORD, &user.password_hash));
+    assert!(out.contains("(Signal plan, 5 keys per domain)"), "{out}");
+
+    // It reports the plan the account has now, not the one it started with.
+    assert!(cli(&db, &["account", "set-plan", cleanclicks::cli::DEMO_ACCOUNT, "command"], None).status.success());
+    let upgraded = text(&cli(&db, &["demo"], None));
+    assert!(upgraded.contains("(Command plan, unlimited keys)"), "{upgraded}");
 }

@@ -54,6 +54,9 @@ async fn tab_shows_name_masked_prefix_dates_status_and_usage() {
     assert!(tab.contains("No keys yet"));
     assert!(tab.contains("cc_YOUR_KEY"), "the curl example uses a placeholder");
     assert!(tab.contains("https://cleanclicks.shop.example/__cc/inbound"));
+    // This server answers too: a first test from a local install can be sent at once.
+    let here = format!("{}/__cc/inbound", app.url("").trim_end_matches('/'));
+    assert!(tab.contains(&format!("It also answers at <code class=\"break-anywhere\">{here}</code>")), "{here}");
     app.create_key("CRM Webhook").await;
     app.create_key("Backend").await;
     let tab = app.get_html(TAB).await;
@@ -116,6 +119,9 @@ async fn key_names_are_validated_inline() {
         (&"x".repeat(101), "at most 100 characters"),
         ("  zapier ", "already exists"),
         ("ZAPIER", "already exists"),
+        ("\u{200B}", "invisible characters"),
+        ("\u{3164}", "invisible characters"),
+        ("Zapier\u{200B}", "invisible characters"),
     ] {
         let (status, body) = app.create_key_on("shop.example", name).await;
         assert_eq!(status, 422, "{name:?}");
@@ -245,4 +251,20 @@ async fn names_with_markup_render_inert() {
     let tab = app.get_html(TAB).await;
     assert!(!tab.contains("<script>alert(1)</script>"));
     assert!(tab.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || tab.contains("&#60;script&#62;"));
+}
+
+/// The name typed to confirm a deletion may use a plain hyphen and quote for the name's
+/// en dash and curly apostrophe (most keyboards cannot type them); letters and capitals
+/// still have to match.
+#[tokio::test]
+async fn deleting_accepts_the_name_typed_with_plain_dashes_and_quotes() {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    app.login_owner().await;
+    app.create_key("Zapier – Bob’s orders").await;
+    let id = app.key_ids("shop.example").await.remove(0);
+    assert_eq!(app.act("shop.example", &id, "delete", "zapier - bob's orders").await.status(), 422);
+    assert_eq!(app.key_ids("shop.example").await.len(), 1);
+    assert_eq!(app.act("shop.example", &id, "delete", "Zapier - Bob's orders").await.status(), 303);
+    assert!(app.key_ids("shop.example").await.is_empty());
 }

@@ -135,6 +135,13 @@ async fn revoke_restore_and_delete_through_the_dialogs() {
     assert!(!b.is_enabled(&confirm).await, "Confirm works before the name is typed");
     b.type_into(&typed, "CRM").await;
     assert!(!b.is_enabled(&confirm).await, "Confirm works with a wrong name");
+    b.wait_js(
+        "a hint saying why Confirm stays disabled",
+        "return (document.querySelector('dialog[open] [data-confirm-hint]') || {}).textContent \
+           .includes('type the name exactly');",
+        vec![],
+    )
+    .await;
     b.click(&confirm).await;
     assert_eq!(key_count(&app).await, 1, "a disabled Confirm deleted the key");
 
