@@ -103,6 +103,21 @@ struct ConfirmPage {
     key: KeyView,
     action: Action,
     error: Option<String>,
+    /// Opened from the key's own page: Cancel and a revoke or restore go back there.
+    from_key_page: bool,
+}
+
+/// Where a confirmation was opened from. A closed set, so it can never redirect elsewhere.
+#[derive(serde::Deserialize, Default)]
+pub struct ConfirmOrigin {
+    #[serde(default)]
+    from: Option<String>,
+}
+
+impl ConfirmOrigin {
+    fn key_page(&self) -> bool {
+        self.from.as_deref() == Some("key")
+    }
 }
 
 #[derive(Template)]
@@ -502,6 +517,7 @@ pub async fn confirm(
     state: web::Data<AppState>,
     user: CurrentUser,
     path: web::Path<(String, String, String)>,
+    origin: web::Query<ConfirmOrigin>,
 ) -> Result<HttpResponse, AppError> {
     let (hostname, key_id, action) = path.into_inner();
     let (domain, domains) = domain_for(&state, &user, &hostname).await?;
@@ -515,6 +531,7 @@ pub async fn confirm(
         key,
         action,
         error: None,
+        from_key_page: origin.key_page(),
         domain: domain.hostname,
     };
     html(page.render()?)
@@ -526,6 +543,8 @@ pub struct ActionForm {
     csrf_token: String,
     #[serde(default)]
     confirm_name: String,
+    #[serde(flatten)]
+    origin: ConfirmOrigin,
 }
 
 #[post("/configuration/{domain}/inbound-keys/{key_id}/{action}")]
@@ -555,6 +574,7 @@ pub async fn act(
             key: KeyView::from(&listed, None, Utc::now()),
             action,
             error: Some("Type the key's name exactly as shown to confirm.".into()),
+            from_key_page: form.origin.key_page(),
             domain: domain.hostname,
         };
         return html_with_status(StatusCode::UNPROCESSABLE_ENTITY, page.render()?);
@@ -577,6 +597,9 @@ pub async fn act(
         Action::Delete => format!("Key “{}” was deleted. The events it delivered are kept.", done.name),
     };
     TypedSession::of(&req).set_flash(FlashKind::Success, message);
+    if form.origin.key_page() && action != Action::Delete {
+        return Ok(see_other(&format!("{}/{}", tab_path(&domain.hostname), done.id)));
+    }
     Ok(see_other(&tab_path(&domain.hostname)))
 }
 

@@ -268,3 +268,32 @@ async fn deleting_accepts_the_name_typed_with_plain_dashes_and_quotes() {
     assert_eq!(app.act("shop.example", &id, "delete", "Zapier - Bob's orders").await.status(), 303);
     assert!(app.key_ids("shop.example").await.is_empty());
 }
+
+/// Revoke and restore opened from a key's own page lead back to that page (and Cancel
+/// too); from the tab, or for a delete, back to the tab. `from` takes no other place.
+#[tokio::test]
+async fn revoke_and_restore_from_the_key_page_return_to_it() {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    app.login_owner().await;
+    app.create_key("CRM").await;
+    let id = app.key_ids("shop.example").await.remove(0);
+    let key_page = format!("{TAB}/{id}");
+    for action in ["revoke", "restore"] {
+        let path = format!("{TAB}/{id}/{action}");
+        let page = app.get_html(&format!("{path}?from=key")).await;
+        assert!(page.contains(&format!("href=\"{key_page}\" data-close-dialog")), "Cancel goes back to the key");
+        assert_eq!(field_value(&page, "from").as_deref(), Some("key"));
+        let csrf = field_value(&page, "csrf_token").unwrap();
+        let response = app.post_form(&path, &[("csrf_token", &csrf), ("from", "key")]).await;
+        assert_eq!(response.status(), 303, "{action}");
+        assert_eq!(response.headers()["location"], key_page.as_str(), "{action}");
+    }
+    // Anything else in `from` is the tab, as without it.
+    let path = format!("{TAB}/{id}/revoke");
+    let page = app.get_html(&format!("{path}?from=https://evil.example")).await;
+    assert!(field_value(&page, "from").is_none());
+    let csrf = field_value(&page, "csrf_token").unwrap();
+    let response = app.post_form(&path, &[("csrf_token", &csrf), ("from", "https://evil.example")]).await;
+    assert_eq!(response.headers()["location"], TAB);
+}
