@@ -41,8 +41,10 @@ pub fn parse_batch_body(body: &[u8]) -> Result<BatchBody, InboundError> {
     let mut members: BTreeMap<String, Box<RawValue>> = serde_json::from_str(value.get()).map_err(|e| {
         InboundError::from(BodyError::InvalidJson { line: e.line(), column: e.column(), message: e.to_string() })
     })?;
+    // `null` means absent, as for every field of an event.
     let events = members
         .remove("events")
+        .filter(|events| events.get().trim() != "null")
         .ok_or_else(|| events_error(FieldCode::Required, "events is required: {\"events\": [ ... ]}"))?;
     let unknown_fields = members.into_keys().collect();
     let events: Vec<Box<RawValue>> = match events.get().trim_start().as_bytes().first() {
@@ -83,6 +85,7 @@ mod tests {
         assert_eq!(code("[1]"), "expected_object");
         assert_eq!(code("nope"), "invalid_json");
         assert_eq!(code("{}"), "422 required");
+        assert_eq!(code(r#"{"events":null}"#), "422 required");
         assert_eq!(code(r#"{"events":[]}"#), "422 required");
         assert_eq!(code(r#"{"events":{}}"#), "422 invalid_type");
         let many = format!("{{\"events\":[{}]}}", vec!["{}"; 501].join(","));
