@@ -56,7 +56,10 @@ async fn tab_shows_name_masked_prefix_dates_status_and_usage() {
     assert!(tab.contains("https://cleanclicks.shop.example/__cc/inbound"));
     // This server answers too: a first test from a local install can be sent at once.
     let here = format!("{}/__cc/inbound", app.url("").trim_end_matches('/'));
-    assert!(tab.contains(&format!("It also answers at <code class=\"break-anywhere\">{here}</code>")), "{here}");
+    assert!(
+        tab.contains(&format!("this server also answers at <code class=\"break-anywhere\">{here}</code>")),
+        "{here}"
+    );
     app.create_key("CRM Webhook").await;
     app.create_key("Backend").await;
     let tab = app.get_html(TAB).await;

@@ -127,12 +127,12 @@ async fn axe_finds_no_serious_or_critical_violations() {
     axe.check(&b, "tab with a key in use").await;
     open_row_dialog(&b, "Zapier – orders", "Revoke").await;
     axe.check(&b, "revoke dialog").await;
-    b.click(&control(&b, "Confirm").await).await;
+    b.click(&control_starting(&b, "Confirm").await).await;
     wait_row_status(&b, "Zapier – orders", "Revoked").await;
     axe.check(&b, "tab with a revoked key and a flash").await;
     open_row_dialog(&b, "Zapier – orders", "Restore").await;
     axe.check(&b, "restore dialog").await;
-    b.click(&control(&b, "Confirm").await).await;
+    b.click(&control_starting(&b, "Confirm").await).await;
     wait_row_status(&b, "Zapier – orders", "Active").await;
 
     // The key's own page: usage and recent deliveries.

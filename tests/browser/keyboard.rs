@@ -139,7 +139,7 @@ async fn the_whole_flow_works_with_the_keyboard_alone() {
     assert!(f["name"].as_str().unwrap_or_default().starts_with("Revoke"), "focus returns to Revoke: {f}");
     b.keys(key::ENTER).await;
     wait_dialog_open(&b).await;
-    audit.tab_to(&b, "Confirm", false).await;
+    audit.tab_to(&b, "Confirm", true).await;
     b.keys(key::ENTER).await;
     wait_row_status(&b, "HubSpot workflow", "Revoked").await;
     assert_eq!(app.inbound(Some(&full_key), EVENT).await.status(), 401);
@@ -148,7 +148,7 @@ async fn the_whole_flow_works_with_the_keyboard_alone() {
     audit.tab_to(&b, "Restore", true).await;
     b.keys(key::ENTER).await;
     wait_dialog_open(&b).await;
-    audit.tab_to(&b, "Confirm", false).await;
+    audit.tab_to(&b, "Confirm", true).await;
     b.keys(key::ENTER).await;
     wait_row_status(&b, "HubSpot workflow", "Active").await;
     assert_eq!(app.inbound(Some(&full_key), EVENT).await.status(), 202);

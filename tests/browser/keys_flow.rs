@@ -104,7 +104,7 @@ async fn revoke_restore_and_delete_through_the_dialogs() {
     );
     assert_eq!(b.js_string("return location.pathname", vec![]).await, TAB);
     assert!(focus(&b).await.in_dialog, "focus moves into the dialog: {:?}", focus(&b).await);
-    let confirm = control(&b, "Confirm").await;
+    let confirm = control_starting(&b, "Confirm").await;
     b.click(&confirm).await;
     wait_row_status(&b, "CRM Webhook", "Revoked").await;
     let flash = live_text(&b).await;
@@ -118,7 +118,7 @@ async fn revoke_restore_and_delete_through_the_dialogs() {
     b.click(&restore).await;
     let dialog = wait_dialog_open(&b).await;
     assert!(dialog.contains("CRM Webhook"), "restore dialog: {dialog}");
-    let confirm = control(&b, "Confirm").await;
+    let confirm = control_starting(&b, "Confirm").await;
     b.click(&confirm).await;
     wait_row_status(&b, "CRM Webhook", "Active").await;
     assert!(live_text(&b).await.contains("restored"));

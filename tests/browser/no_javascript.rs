@@ -49,7 +49,7 @@ async fn the_whole_flow_works_without_javascript() {
     b.click(&row_action(&b, "n8n lead sync", "Revoke").await).await;
     b.wait_js("the revoke page", "return location.pathname.endsWith('/revoke');", vec![]).await;
     assert!(page_text(&b).await.contains("n8n lead sync"));
-    b.click(&control(&b, "Confirm").await).await;
+    b.click(&control_starting(&b, "Confirm").await).await;
     b.wait_path(TAB).await;
     wait_row_status(&b, "n8n lead sync", "Revoked").await;
     assert!(page_text(&b).await.contains("was revoked"), "flash after revoke");
@@ -60,7 +60,7 @@ async fn the_whole_flow_works_without_javascript() {
     // Restore through its confirmation page.
     b.click(&row_action(&b, "n8n lead sync", "Restore").await).await;
     b.wait_js("the restore page", "return location.pathname.endsWith('/restore');", vec![]).await;
-    b.click(&control(&b, "Confirm").await).await;
+    b.click(&control_starting(&b, "Confirm").await).await;
     b.wait_path(TAB).await;
     wait_row_status(&b, "n8n lead sync", "Active").await;
     assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);

@@ -129,7 +129,7 @@ async fn nothing_scrolls_sideways_at_375_px() {
     b.click(&row_action(&b, "Zapier", "Revoke").await).await;
     wait_dialog_open(&b).await;
     overflow(&b, 375, "revoke dialog", &mut problems).await;
-    b.click(&control(&b, "Confirm").await).await;
+    b.click(&control_starting(&b, "Confirm").await).await;
     wait_row_status(&b, "Zapier", "Revoked").await;
     assert_eq!(deliver(&app, &zapier, "Zapier", None, crate::helpers::EVENT).await, 401);
     wait_for_html(&app, TAB, &["was called"]).await;
