@@ -378,6 +378,20 @@ pub async fn app_with_key() -> (TestApp, String) {
     (app, key)
 }
 
+/// An app whose database connections all go through a `TcpProxy` the test controls,
+/// with the usual owner signed in and one key, already used once (so it is cached).
+pub async fn app_with_key_through_proxy() -> (TestApp, TcpProxy, String) {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    let proxy = TcpProxy::start("127.0.0.1:5432").await;
+    let url = app.db.url.replace("127.0.0.1:5432", &proxy.address);
+    let app = spawn_app_on(app.db.clone(), move |s| s.database_url = url).await;
+    app.login_owner().await;
+    let key = app.create_key("Through a proxy").await;
+    assert_eq!(app.inbound(Some(&key), r#"{"email":"first@b.co","event":"purchase"}"#).await.status(), 202);
+    (app, proxy, key)
+}
+
 /// A fresh app with the usual owner on `plan`, trusting the loopback proxy, so a test
 /// can act from other client addresses with `X-Forwarded-For`.
 pub async fn spawn_app_behind_proxy(plan: Plan) -> TestApp {

@@ -502,14 +502,7 @@ async fn case_16_pool_exhaustion_answers_503_and_recovers() {
 
 #[tokio::test]
 async fn database_outage_is_503_and_the_server_recovers_by_itself() {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    let proxy = TcpProxy::start("127.0.0.1:5432").await;
-    let url = app.db.url.replace("127.0.0.1:5432", &proxy.address);
-    let app = spawn_app_on(app.db.clone(), move |s| s.database_url = url).await;
-    app.login_owner().await;
-    let key = app.create_key("Outage").await;
-    assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202);
+    let (app, proxy, key) = app_with_key_through_proxy().await;
 
     proxy.cut();
     let started = Instant::now();
@@ -540,14 +533,7 @@ async fn database_outage_is_503_and_the_server_recovers_by_itself() {
 /// `event_id` settles the one commit whose outcome was unknown.
 #[tokio::test]
 async fn a_stalled_database_answers_503_in_bounded_time_and_retries_settle_it() {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    let proxy = TcpProxy::start("127.0.0.1:5432").await;
-    let url = app.db.url.replace("127.0.0.1:5432", &proxy.address);
-    let app = spawn_app_on(app.db.clone(), move |s| s.database_url = url).await;
-    app.login_owner().await;
-    let key = app.create_key("Stall").await;
-    assert_eq!(app.inbound(Some(&key), EVENT).await.status(), 202, "the key is now cached");
+    let (app, proxy, key) = app_with_key_through_proxy().await;
 
     proxy.freeze();
     let started = Instant::now();
