@@ -370,6 +370,14 @@ pub fn revealed_key(html: &str) -> Option<String> {
 }
 
 /// A fresh app with the usual owner on Signal, signed in, and one key named "Zapier".
+/// A fresh app with the usual owner (Signal plan) signed in.
+pub async fn signed_in_owner() -> TestApp {
+    let app = spawn_app().await;
+    app.seed_owner(Plan::Signal);
+    app.login_owner().await;
+    app
+}
+
 pub async fn app_with_key() -> (TestApp, String) {
     let app = spawn_app().await;
     app.seed_owner(Plan::Signal);

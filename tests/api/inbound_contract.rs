@@ -242,19 +242,17 @@ async fn validate_mode_checks_everything_and_stores_nothing() {
 async fn validate_takes_on_or_off_and_refuses_anything_else() {
     let (app, key) = app_with_key().await;
     let send = |query: &'static str| {
-        app.client
-            .post(app.url(&format!("/__cc/inbound{query}")))
-            .header("Content-Type", "application/json")
-            .header("X-CC-Api-Key", key.clone())
-            .body(r#"{"email":"a@b.co","event":"purchase"}"#)
-            .send()
+        let path = format!("/__cc/inbound{query}");
+        let key = key.clone();
+        let app = &app;
+        async move { app.inbound_with(&path, &key, &[], EVENT).await }
     };
     for query in ["?validate=YES", "?validate=True", "?validate=1"] {
-        assert_eq!(send(query).await.unwrap().status(), 200, "{query}");
+        assert_eq!(send(query).await.status(), 200, "{query}");
     }
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
     for query in ["?validate=maybe", "?validate=ture", "?validate=", "?validate=%ZZ"] {
-        let response = send(query).await.unwrap();
+        let response = send(query).await;
         assert_eq!(response.status(), 400, "{query}");
         let json: Value = response.json().await.unwrap();
         assert_eq!(json["error"]["code"], "invalid_parameter", "{query}");
@@ -262,7 +260,7 @@ async fn validate_takes_on_or_off_and_refuses_anything_else() {
     }
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 0);
     for query in ["?validate=false", "?validate=NO", "?validate=0", "?other=1"] {
-        assert_eq!(send(query).await.unwrap().status(), 202, "{query}");
+        assert_eq!(send(query).await.status(), 202, "{query}");
     }
     assert_eq!(app.count("SELECT count(*) AS n FROM conversion_events"), 4);
     let (status, json) =

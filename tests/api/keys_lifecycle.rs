@@ -261,9 +261,7 @@ async fn names_with_markup_render_inert() {
 /// still have to match.
 #[tokio::test]
 async fn deleting_accepts_the_name_typed_with_plain_dashes_and_quotes() {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    app.login_owner().await;
+    let app = signed_in_owner().await;
     app.create_key("Zapier – Bob’s orders").await;
     let id = app.key_ids("shop.example").await.remove(0);
     assert_eq!(app.act("shop.example", &id, "delete", "zapier - bob's orders").await.status(), 422);
@@ -276,9 +274,7 @@ async fn deleting_accepts_the_name_typed_with_plain_dashes_and_quotes() {
 /// too); from the tab, or for a delete, back to the tab. `from` takes no other place.
 #[tokio::test]
 async fn revoke_and_restore_from_the_key_page_return_to_it() {
-    let app = spawn_app().await;
-    app.seed_owner(Plan::Signal);
-    app.login_owner().await;
+    let app = signed_in_owner().await;
     app.create_key("CRM").await;
     let id = app.key_ids("shop.example").await.remove(0);
     let key_page = format!("{TAB}/{id}");
